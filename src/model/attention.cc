@@ -1,0 +1,162 @@
+// Attention of one layer (spec §3.3, §4.2): projections, per-head q/k RMSNorm, weightless v-norm,
+// split-half RoPE, scale-1.0 softmax attention with GQA, output projection.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "gemm/gemm.h"
+#include "kernels/kernels.h"
+#include "model/forward.h"
+#include "model/graph_util.h"
+#include "util/error.h"
+
+namespace dllm {
+namespace {
+
+// Keys of one attention call: up to two row ranges (cached rows, then canvas rows), each
+// row-major with `ld` floats per row and heads side by side.
+struct KeySpan {
+  const float* k = nullptr;
+  const float* v = nullptr;
+  int64_t rows = 0;
+};
+
+}  // namespace
+
+void Forward::Attention(int il, Mode mode, const float* a, int64_t m, int64_t pos0,
+                        KvCache::Layer* enc_cache, const KvCache::Layer* dec_cache,
+                        bool kv_only, float* out) {
+  const HParams& hp = model_.hparams();
+  const LayerShape& s = hp.layers[static_cast<size_t>(il)];
+  const LayerWeights& w = model_.layers()[static_cast<size_t>(il)];
+  const int64_t d = hp.n_embd;
+  const int64_t n_head = s.n_head, n_kv = s.n_kv_head, hd = s.head_dim, half = hd / 2;
+  const int64_t group = n_head / n_kv;
+  const int64_t qw = n_head * hd, kvw = n_kv * hd;
+  float* q = s_->q.data();
+  float* k = s_->k.data();
+  float* v = s_->v.data();
+
+  if (!kv_only) gemm::Linear(gemm_, a, m, d, View(w.attn_q), q, qw);
+  gemm::Linear(gemm_, a, m, d, View(w.attn_k), k, kvw);
+  if (w.attn_v.present()) {
+    gemm::Linear(gemm_, a, m, d, View(w.attn_v), v, kvw);
+  } else {
+    // Global layers: V is the raw K projection (before k-norm and RoPE).
+    std::memcpy(v, k, static_cast<size_t>(m * kvw) * sizeof(float));
+  }
+
+  // RoPE tables for these rows. Global layers divide each frequency by rope_freqs (1e30 there
+  // turns a pair into the identity: "proportional" partial RoPE).
+  const float* divisors =
+      (!s.sliding && !model_.global().rope_freqs.empty()) ? model_.global().rope_freqs.data()
+                                                          : nullptr;
+  float* cos = s_->cos.data();
+  float* sin = s_->sin.data();
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < m; ++i) {
+    kernels::RopeTable(pos0 + i, static_cast<size_t>(hd), s.rope_base, divisors, cos + i * half,
+                       sin + i * half);
+    if (!kv_only) {
+      kernels::RmsNormRows(q + i * qw, static_cast<size_t>(n_head), static_cast<size_t>(hd),
+                           static_cast<size_t>(hd), w.attn_q_norm.data(), hp.rms_eps);
+      kernels::RopeNeox(q + i * qw, static_cast<size_t>(hd), static_cast<size_t>(n_head),
+                        cos + i * half, sin + i * half);
+    }
+    kernels::RmsNormRows(k + i * kvw, static_cast<size_t>(n_kv), static_cast<size_t>(hd),
+                         static_cast<size_t>(hd), w.attn_k_norm.data(), hp.rms_eps);
+    kernels::RopeNeox(k + i * kvw, static_cast<size_t>(hd), static_cast<size_t>(n_kv),
+                      cos + i * half, sin + i * half);
+    kernels::RmsNormRows(v + i * kvw, static_cast<size_t>(n_kv), static_cast<size_t>(hd),
+                         static_cast<size_t>(hd), nullptr, hp.rms_eps);
+  }
+
+  // Which keys the queries see.
+  KeySpan span1, span2;
+  int64_t span1_pos0 = 0;  // absolute position of span1's first row
+  if (mode == Mode::kEncode) {
+    KvCache::Layer& c = *enc_cache;
+    // The new rows must continue the cache exactly.
+    if (c.first_pos + c.rows != pos0) {
+      Throw(ErrorCode::kInternal, "KV cache of layer " + std::to_string(il) +
+                                      " is out of step with the encoded positions");
+    }
+    const int64_t row0 = c.Reserve(m);
+    std::memcpy(c.k.data() + row0 * kvw, k, static_cast<size_t>(m * kvw) * sizeof(float));
+    std::memcpy(c.v.data() + row0 * kvw, v, static_cast<size_t>(m * kvw) * sizeof(float));
+    if (kv_only) return;
+    // Causal; sliding layers: the last `sliding_window` tokens including the query itself.
+    const int64_t lo_pos =
+        s.sliding ? std::max(c.first_pos, pos0 - hp.sliding_window + 1) : c.first_pos;
+    const int64_t lo = c.RowOf(lo_pos);
+    span1 = {c.K(lo), c.V(lo), c.rows - lo};
+    span1_pos0 = lo_pos;
+  } else {
+    const KvCache::Layer& c = *dec_cache;
+    if (c.first_pos + c.rows != pos0) {
+      Throw(ErrorCode::kInternal, "KV cache of layer " + std::to_string(il) +
+                                      " is out of step with the canvas position");
+    }
+    // Bidirectional; sliding layers reach only the last sliding_window - 1 cached tokens.
+    const int64_t lo_pos =
+        s.sliding ? std::max(c.first_pos, pos0 - (hp.sliding_window - 1)) : c.first_pos;
+    const int64_t lo = c.RowOf(lo_pos);
+    span1 = {c.K(lo), c.V(lo), c.rows - lo};
+    span1_pos0 = lo_pos;
+    span2 = {k, v, m};
+  }
+
+  const int64_t n_keys = span1.rows + span2.rows;
+  // Query blocks bound the score buffer (~16 MiB) on long contexts.
+  const int64_t block = std::max<int64_t>(1, std::min<int64_t>(m, (int64_t{4} << 20) / n_keys));
+  if (s_->scores.size() < static_cast<size_t>(block * n_keys)) {
+    s_->scores.resize(static_cast<size_t>(block * n_keys));
+  }
+  float* scores = s_->scores.data();
+  float* attn = s_->attn.data();
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  for (int64_t h = 0; h < n_head; ++h) {
+    const int64_t g = h / group;
+    for (int64_t i0 = 0; i0 < m; i0 += block) {
+      const int64_t mb = std::min(block, m - i0);
+      const float* qh = q + i0 * qw + h * hd;
+      // Scores with scale 1.0 (q and k are RMS-normalised per head).
+      if (span1.rows) {
+        gemm::Sgemm(gemm_, mb, span1.rows, hd, qh, qw, false, span1.k + g * hd, kvw, true,
+                    scores, n_keys, 1.0f, 0.0f);
+      }
+      if (span2.rows) {
+        gemm::Sgemm(gemm_, mb, span2.rows, hd, qh, qw, false, span2.k + g * hd, kvw, true,
+                    scores + span1.rows, n_keys, 1.0f, 0.0f);
+      }
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < mb; ++i) {
+        float* row = scores + i * n_keys;
+        if (mode == Mode::kEncode) {
+          const int64_t p = pos0 + i0 + i;
+          const int64_t lo = s.sliding ? p - hp.sliding_window + 1 : 0;
+          for (int64_t j = 0; j < n_keys; ++j) {
+            const int64_t kp = span1_pos0 + j;
+            if (kp > p || kp < lo) row[j] = neg_inf;
+          }
+        }
+        kernels::Softmax(row, static_cast<size_t>(n_keys));
+      }
+      float* oh = attn + i0 * qw + h * hd;
+      float beta = 0.0f;
+      if (span1.rows) {
+        gemm::Sgemm(gemm_, mb, hd, span1.rows, scores, n_keys, false, span1.v + g * hd, kvw,
+                    false, oh, qw, 1.0f, beta);
+        beta = 1.0f;
+      }
+      if (span2.rows) {
+        gemm::Sgemm(gemm_, mb, hd, span2.rows, scores + span1.rows, n_keys, false,
+                    span2.v + g * hd, kvw, false, oh, qw, 1.0f, beta);
+      }
+    }
+  }
+  gemm::Linear(gemm_, attn, m, qw, View(w.attn_output), out, d);
+}
+
+}  // namespace dllm

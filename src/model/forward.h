@@ -1,0 +1,72 @@
+// The DiffusionGemma forward pass (spec §3-§4): one weight stack used in two modes.
+//   Encode  - causal over new rows (prompt, or a committed canvas), appends K/V to the cache,
+//             uses enc_layer_output_scale; prompt rows enter as E[t]·√D.
+//   Denoise - bidirectional over [cached context | canvas], reads but never writes the cache,
+//             input RMSNormNoScale(E[t]·√D + SC), uses layer_output_scale, returns logits.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "model/kv_cache.h"
+#include "model/model.h"
+
+namespace dllm {
+namespace gemm {
+class Context;
+}
+
+// Optional record of the residual stream, for tests against the reference implementation.
+struct ForwardTrace {
+  std::vector<float> input;               // [rows, D] what enters layer 0
+  std::vector<std::vector<float>> layers; // per layer: [rows, D] residual after the layer
+};
+
+class Forward {
+ public:
+  // `max_rows` bounds the rows of one pass (canvas length, encode chunk).
+  Forward(const Model& model, gemm::Context& gemm, int64_t max_rows);
+  ~Forward();
+
+  // Encodes `m` tokens at positions cache.n_tokens() ... (causal, chunked by max_rows) and
+  // appends their K/V. With `trace`, every layer is computed in full and recorded (chunks are
+  // appended); without it the last layer stops after its K/V (nothing later reads the rest).
+  void Encode(const int32_t* tokens, int64_t m, KvCache& cache, ForwardTrace* trace = nullptr);
+
+  // Denoises a canvas of `c` tokens at positions cache.n_tokens() ... . `sc_probs` is the
+  // previous step's softmax over the vocabulary [c, V], or nullptr for "no self-conditioning"
+  // (the first step of a canvas: the signal is then exactly zero). Writes soft-capped logits
+  // [c, V] to `logits`.
+  void Denoise(const int32_t* canvas, int64_t c, const float* sc_probs, const KvCache& cache,
+               float* logits, ForwardTrace* trace = nullptr);
+
+  // Time spent in the parts of the last Denoise call, seconds.
+  struct Timing {
+    double self_cond = 0, layers = 0, head = 0;
+  };
+  const Timing& last_timing() const { return timing_; }
+
+ private:
+  enum class Mode { kEncode, kDenoise };
+  struct Scratch;
+
+  void Embed(const int32_t* tokens, int64_t m, float* x) const;
+  void SelfCondition(const float* sc_probs, int64_t c, float* x);
+  void Layer(int il, Mode mode, float* h, int64_t m, int64_t pos0, KvCache::Layer* enc_cache,
+             const KvCache::Layer* dec_cache, bool kv_only);
+  void Attention(int il, Mode mode, const float* a, int64_t m, int64_t pos0,
+                 KvCache::Layer* enc_cache, const KvCache::Layer* dec_cache, bool kv_only,
+                 float* out);
+  void FeedForward(int il, float* h, int64_t m);
+  void Moe(int il, const float* h, int64_t m, float* out);
+  void CheckTokens(const int32_t* tokens, int64_t m) const;
+
+  const Model& model_;
+  gemm::Context& gemm_;
+  int64_t max_rows_;
+  std::unique_ptr<Scratch> s_;
+  Timing timing_;
+};
+
+}  // namespace dllm

@@ -1,0 +1,84 @@
+// A loaded DiffusionGemma model: hyperparameters, weight views into the memory-mapped GGUF file
+// and the tokenizer vocabulary. Immutable after Load, so any number of sessions on any threads
+// may share one Model (hold it by std::shared_ptr<const Model>).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/hparams.h"
+#include "model/weights.h"
+
+namespace dllm {
+namespace gguf {
+class File;
+}
+
+struct ModelLoadOptions {
+  bool use_mmap = true;  // false: read the whole file into memory instead
+  // Called with a fraction in [0, 1] as loading proceeds (from the loading thread).
+  std::function<void(float)> progress;
+};
+
+// Parameter and memory accounting (dllm-cli info).
+struct ModelStats {
+  uint64_t total_params = 0;      // every weight element (rope_freqs excluded: not a parameter)
+  uint64_t active_params = 0;     // used per token: experts counted n_expert_used / n_expert
+  uint64_t expert_params = 0;     // routed experts only
+  uint64_t embedding_params = 0;  // token_embd (tied with the output head, counted once)
+  std::map<std::string, int> type_histogram;  // ggml type name -> tensor count
+  uint64_t file_bytes = 0;
+  uint64_t weight_bytes = 0;      // bytes of tensor data
+};
+
+class Model {
+ public:
+  // Loads and validates a GGUF file of architecture "diffusion-gemma". Throws dllm::Error naming
+  // what is wrong: missing/extra/mis-shaped tensors, wrong metadata types, unsupported tensor
+  // types (naming the tensor and type), absurd hyperparameters.
+  static std::shared_ptr<const Model> Load(const std::string& path,
+                                           const ModelLoadOptions& options = {});
+  // Same, from an already opened file (tests build files in memory).
+  static std::shared_ptr<const Model> FromFile(std::unique_ptr<gguf::File> file,
+                                               const ModelLoadOptions& options = {});
+  ~Model();
+
+  const HParams& hparams() const { return hparams_; }
+  const SamplerDefaults& sampler_defaults() const { return sampler_defaults_; }
+  const GlobalWeights& global() const { return global_; }
+  const std::vector<LayerWeights>& layers() const { return layers_; }
+  const gguf::File& file() const { return *file_; }
+  // Token ids that end generation: eos, eot/eom when given, and <turn|> / <|tool_response>
+  // when the vocabulary has them (the released model's {1, 106, 50}).
+  const std::vector<int32_t>& eog_ids() const { return eog_ids_; }
+  ModelStats Stats() const;
+
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+ private:
+  Model() = default;
+  void LoadHParams();
+  void LoadWeights(const ModelLoadOptions& options);
+  void LoadEogIds();
+
+  std::unique_ptr<gguf::File> file_;
+  HParams hparams_;
+  SamplerDefaults sampler_defaults_;
+  GlobalWeights global_;
+  std::vector<LayerWeights> layers_;
+  std::vector<int32_t> eog_ids_;
+};
+
+// Weight types the engine can compute with (matrices). Other types load-fail naming the tensor.
+bool IsSupportedWeightType(GgmlType type);
+
+// Bytes of f32 KV cache a session with `n_ctx` tokens of context needs (sliding layers keep only
+// their window plus one canvas).
+uint64_t KvCacheBytes(const HParams& hp, int64_t n_ctx);
+
+}  // namespace dllm
