@@ -7,7 +7,7 @@
 #include <cmath>
 #include <string>
 
-#include "engine/sampler.h"
+#include "engine/decoder.h"
 #include "gemm/gemm.h"
 #include "util/error.h"
 
@@ -44,17 +44,7 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
   const int64_t rows = PassRows(hp);
   forward_ = std::make_unique<Forward>(*model_, *gemm_, rows);
   cache_.Init(hp, rows);
-  const size_t cv = static_cast<size_t>(hp.canvas_length);
-  logits_.resize(cv * static_cast<size_t>(hp.n_vocab));
-  probs_.resize(cv * static_cast<size_t>(hp.n_vocab));
-  entropy_.resize(cv);
-  uniforms_.resize(cv);
-  canvas_.resize(cv);
-  argmax_.resize(cv);
-  prev_argmax_.resize(cv);
-  sample_.resize(cv);
-  renoise_.resize(cv);
-  accepted_.resize(cv);
+  decoder_ = std::make_unique<CanvasDecoder>(hp.canvas_length, hp.n_vocab);
 }
 
 Session::~Session() = default;
@@ -123,7 +113,6 @@ GenerateResult Session::Generate(const std::vector<int32_t>& prompt, const Gener
   omp_set_num_threads(n_threads_);
   const HParams& hp = model_->hparams();
   const int64_t cv = hp.canvas_length;
-  const int64_t vocab = hp.n_vocab;
   const std::vector<int32_t>& stop = p.stop_ids.empty() ? model_->eog_ids() : p.stop_ids;
   const auto t_start = Clock::now();
   metrics_ = Metrics();
@@ -141,84 +130,35 @@ GenerateResult Session::Generate(const std::vector<int32_t>& prompt, const Gener
 
   rng_.Seed(p.seed);
   GenerateResult result;
+  const Denoiser denoise = [&](const int32_t* canvas, const float* sc, float* logits) {
+    forward_->Denoise(canvas, cv, sc, cache_, logits);
+    const Forward::Timing& ft = forward_->last_timing();
+    metrics_.self_cond_seconds += ft.self_cond;
+    metrics_.layers_seconds += ft.layers;
+    metrics_.head_seconds += ft.head;
+  };
   bool done = false;
   for (int canvas_index = 0; !done; ++canvas_index) {
     if (cache_.n_tokens() + cv > n_ctx_) {
       result.stop_reason = StopReason::kMaxTokens;  // the context is full
       break;
     }
-    for (int64_t i = 0; i < cv; ++i) canvas_[static_cast<size_t>(i)] = static_cast<int32_t>(rng_.UniformInt(static_cast<uint32_t>(vocab)));
-    int steps = 0;
-    int stable = 0;
-    bool stop_requested = false;
-    for (int step = 0; step < p.max_steps; ++step) {
-      const auto t0 = Clock::now();
-      forward_->Denoise(canvas_.data(), cv, step == 0 ? nullptr : probs_.data(), cache_,
-                        logits_.data());
-      const Forward::Timing& ft = forward_->last_timing();
-      metrics_.self_cond_seconds += ft.self_cond;
-      metrics_.layers_seconds += ft.layers;
-      metrics_.head_seconds += ft.head;
-      const auto ts = Clock::now();
-      for (int64_t i = 0; i < cv; ++i) uniforms_[static_cast<size_t>(i)] = rng_.Uniform01();
-      for (int64_t i = 0; i < cv; ++i) renoise_[static_cast<size_t>(i)] = static_cast<int32_t>(rng_.UniformInt(static_cast<uint32_t>(vocab)));
-      const float inv_t = 1.0f / StepTemperature(p.t_min, p.t_max, p.max_steps, step);
-      const bool need_probs = step + 1 < p.max_steps;
-      SampleCanvas(logits_.data(), cv, vocab, inv_t, uniforms_.data(), p.argmax_only,
-                   need_probs ? probs_.data() : nullptr, argmax_.data(), sample_.data(),
-                   entropy_.data());
-      AcceptByEntropy(entropy_.data(), cv, p.entropy_bound, accepted_.data());
-      double mean_h = 0;
-      for (int64_t i = 0; i < cv; ++i) mean_h += entropy_[static_cast<size_t>(i)];
-      mean_h /= static_cast<double>(cv);
-      if (step > 0 && std::equal(argmax_.begin(), argmax_.end(), prev_argmax_.begin())) {
-        ++stable;
-      } else {
-        stable = 0;
-      }
-      const bool converged = !p.fixed_steps && (step > 0 || p.stability_threshold == 0) &&
-                             stable >= p.stability_threshold &&
-                             mean_h < p.confidence_threshold;
-      for (int64_t i = 0; i < cv; ++i) {
-        const size_t s = static_cast<size_t>(i);
-        canvas_[s] = accepted_[s] ? sample_[s] : renoise_[s];
-      }
-      prev_argmax_ = argmax_;
-      metrics_.sampling_seconds += Since(ts);
-      metrics_.denoise_seconds += Since(t0);
-      ++metrics_.steps;
-      ++steps;
-      const bool cancelled = cb.cancel && cb.cancel->load(std::memory_order_relaxed);
-      const bool last = converged || cancelled || step + 1 == p.max_steps;
-      if (cb.on_step) {
-        StepInfo info;
-        info.canvas_index = canvas_index;
-        info.step = step;
-        info.length = cv;
-        info.argmax = argmax_.data();
-        info.next = canvas_.data();
-        info.accepted = accepted_.data();
-        info.entropy = entropy_.data();
-        info.mean_entropy = mean_h;
-        info.final = last;
-        if (!cb.on_step(info)) stop_requested = true;
-      }
-      if (cancelled) {
-        result.stop_reason = StopReason::kCancelled;
-        result.steps_per_canvas.push_back(steps);
-        metrics_.total_seconds = Since(t_start);
-        return result;  // nothing of the unfinished canvas is committed
-      }
-      if (last || stop_requested) break;
+    const CanvasDecoder::Outcome o =
+        decoder_->Run(denoise, p, rng_, cb, canvas_index, &metrics_);
+    result.steps_per_canvas.push_back(o.steps);
+    if (o.cancelled) {
+      result.stop_reason = StopReason::kCancelled;
+      break;  // nothing of the unfinished canvas is committed
     }
-    result.steps_per_canvas.push_back(steps);
+    const bool stop_requested = o.stop_requested;
+    const std::vector<int32_t>& committed = decoder_->argmax();
     ++metrics_.canvases;
 
     // Commit the argmax canvas, truncated after the first end-of-generation id or at the token
     // budget.
     int64_t n = cv;
     for (int64_t i = 0; i < cv; ++i) {
-      if (std::find(stop.begin(), stop.end(), argmax_[static_cast<size_t>(i)]) != stop.end()) {
+      if (std::find(stop.begin(), stop.end(), committed[static_cast<size_t>(i)]) != stop.end()) {
         n = i + 1;
         done = true;
         result.stop_reason = StopReason::kEndOfGeneration;
@@ -231,9 +171,9 @@ GenerateResult Session::Generate(const std::vector<int32_t>& prompt, const Gener
       n = budget;
       done = true;
     }
-    result.tokens.insert(result.tokens.end(), argmax_.begin(), argmax_.begin() + n);
+    result.tokens.insert(result.tokens.end(), committed.begin(), committed.begin() + n);
     metrics_.generated_tokens += n;
-    if (cb.on_canvas && !cb.on_canvas(canvas_index, argmax_.data(), n)) {
+    if (cb.on_canvas && !cb.on_canvas(canvas_index, committed.data(), n)) {
       if (!done) result.stop_reason = StopReason::kCallback;
       done = true;
     }
@@ -243,10 +183,10 @@ GenerateResult Session::Generate(const std::vector<int32_t>& prompt, const Gener
     }
     if (done) {
       // The last canvas is encoded lazily, only if the conversation continues.
-      pending_.assign(argmax_.begin(), argmax_.begin() + n);
+      pending_.assign(committed.begin(), committed.begin() + n);
     } else {
       const auto t0 = Clock::now();
-      forward_->Encode(argmax_.data(), cv, cache_);
+      forward_->Encode(committed.data(), cv, cache_);
       metrics_.commit_seconds += Since(t0);
     }
   }

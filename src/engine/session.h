@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/decoder.h"
 #include "engine/generate_params.h"
 #include "model/forward.h"
 #include "model/kv_cache.h"
@@ -62,11 +63,7 @@ class Session {
   Rng rng_;
   std::vector<int32_t> pending_;  // committed output not yet encoded into the cache
   Metrics metrics_;
-  // Step buffers, sized once.
-  std::vector<float> logits_, probs_, entropy_;
-  std::vector<float> uniforms_;
-  std::vector<int32_t> canvas_, argmax_, prev_argmax_, sample_, renoise_;
-  std::vector<uint8_t> accepted_;
+  std::unique_ptr<CanvasDecoder> decoder_;
 };
 
 }  // namespace dllm
