@@ -121,8 +121,12 @@ void Forward::Denoise(const int32_t* canvas, int64_t c, const float* sc_probs,
     trace->layers.assign(static_cast<size_t>(hp.n_layer), {});
   }
   const int64_t pos0 = cache.n_tokens();
+  timing_.per_layer.resize(static_cast<size_t>(hp.n_layer));
   for (int il = 0; il < hp.n_layer; ++il) {
+    const auto tl = Clock::now();
     Layer(il, Mode::kDenoise, h, c, pos0, nullptr, &cache.layer(il), false);
+    timing_.per_layer[static_cast<size_t>(il)] =
+        std::chrono::duration<double>(Clock::now() - tl).count();
     if (trace) trace->layers[static_cast<size_t>(il)].assign(h, h + c * d);
   }
   const auto t2 = Clock::now();

@@ -44,6 +44,7 @@ class Forward {
   // Time spent in the parts of the last Denoise call, seconds.
   struct Timing {
     double self_cond = 0, layers = 0, head = 0;
+    std::vector<double> per_layer;  // seconds of each layer
   };
   const Timing& last_timing() const { return timing_; }
 
