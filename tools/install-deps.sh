@@ -3,7 +3,7 @@
 # sudo). Installs only what is missing, so it is cheap to run again.
 set -euo pipefail
 packages=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git xz-utils
   libdnnl-dev libhwy-dev libeigen3-dev libsentencepiece-dev doctest-dev
   # Python references, the tiny model's PyTorch sampler and the ctypes example.
   python3 python3-numpy python3-sentencepiece python3-torch libopenblas0-pthread
