@@ -1,0 +1,15 @@
+# dllm-cli chat with two user turns and a /reset on stdin (cmake -P with CLI and MODEL).
+cmake_minimum_required(VERSION 3.16)  # policies for this script (IN_LIST, ...)
+set(input "${CMAKE_CURRENT_BINARY_DIR}/cli_chat_input.txt")
+file(WRITE "${input}" "Hello there\nTell me more\n/reset\nAgain\n/quit\n")
+execute_process(COMMAND ${CLI} chat -m ${MODEL} -n 32 --steps 4 -t 1 -s 1
+                INPUT_FILE "${input}" OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+file(REMOVE "${input}")
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "dllm-cli chat failed (${rc}):\n${out}\n${err}")
+endif()
+string(REGEX MATCHALL "tokens/s" turns "${err}")
+list(LENGTH turns n)
+if(NOT n EQUAL 3 OR NOT out MATCHES "conversation forgotten")
+  message(FATAL_ERROR "expected 3 turns and a reset, got ${n}:\n${out}\n${err}")
+endif()

@@ -1,0 +1,57 @@
+# Builds tests/packaging/consumer in one mode and runs the examples on the tiny model
+# (cmake -P with MODE, SOURCE_DIR, BUILD_DIR, WORK_DIR, MODEL, GENERATOR, C/CXX_COMPILER,
+# PKG_CONFIG). find_package mode first installs BUILD_DIR into WORK_DIR/prefix and also checks
+# dllm.pc by compiling the C example with pkg-config's flags.
+cmake_minimum_required(VERSION 3.16)  # policies for this script (IN_LIST, ...)
+function(run what)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${what} failed (${rc}):\n${out}\n${err}")
+  endif()
+  set(last_output "${out}" PARENT_SCOPE)
+endfunction()
+
+file(REMOVE_RECURSE "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}")
+set(args -DCMAKE_BUILD_TYPE=Release -DDLLM_CONSUMER_MODE=${MODE} -DDLLM_SOURCE_DIR=${SOURCE_DIR}
+         -DCMAKE_C_COMPILER=${C_COMPILER} -DCMAKE_CXX_COMPILER=${CXX_COMPILER})
+if(MODE STREQUAL "find_package")
+  set(prefix "${WORK_DIR}/prefix")
+  run("install" ${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
+  foreach(f include/dllm/dllm.h include/dllm/dllm.hpp)
+    if(NOT EXISTS "${prefix}/${f}")
+      message(FATAL_ERROR "not installed: ${f}")
+    endif()
+  endforeach()
+  file(GLOB_RECURSE config "${prefix}/*/dllmConfig.cmake")
+  file(GLOB_RECURSE version "${prefix}/*/dllmConfigVersion.cmake")
+  file(GLOB_RECURSE pc "${prefix}/*/dllm.pc")
+  file(GLOB_RECURSE so "${prefix}/*/libdllm.so.0")
+  if(NOT config OR NOT version OR NOT pc OR NOT so)
+    message(FATAL_ERROR "missing installed files: config='${config}' version='${version}' "
+                        "pc='${pc}' so='${so}'")
+  endif()
+  list(APPEND args "-DCMAKE_PREFIX_PATH=${prefix}")
+  # pkg-config: compile and run the C example with nothing but dllm.pc's flags.
+  if(PKG_CONFIG)
+    get_filename_component(pcdir "${pc}" DIRECTORY)
+    set(ENV{PKG_CONFIG_PATH} "${pcdir}")
+    run("pkg-config" ${PKG_CONFIG} --cflags --libs dllm)
+    string(STRIP "${last_output}" flags)
+    separate_arguments(flags UNIX_COMMAND "${flags}")
+    run("cc with pkg-config flags" ${C_COMPILER} -std=c99 "${SOURCE_DIR}/examples/c/main.c"
+        ${flags} -o "${WORK_DIR}/example_pkgconfig")
+    get_filename_component(libdir "${so}" DIRECTORY)
+    set(ENV{LD_LIBRARY_PATH} "${libdir}")
+    run("example built with pkg-config" "${WORK_DIR}/example_pkgconfig" "${MODEL}")
+    unset(ENV{LD_LIBRARY_PATH})
+  endif()
+endif()
+run("configure (${MODE})" ${CMAKE_COMMAND} -S "${SOURCE_DIR}/tests/packaging/consumer"
+    -B "${WORK_DIR}/build" -G "${GENERATOR}" ${args})
+run("build (${MODE})" ${CMAKE_COMMAND} --build "${WORK_DIR}/build" -j 2)
+foreach(exe example_c/dllm_example_c example_cpp/dllm_example_cpp)
+  run("${exe}" "${WORK_DIR}/build/${exe}" "${MODEL}" "Hello")
+  message(STATUS "${exe}: ${last_output}")
+endforeach()
+file(REMOVE_RECURSE "${WORK_DIR}")
