@@ -1,5 +1,7 @@
 // Attention of one layer (spec §3.3, §4.2): projections, per-head q/k RMSNorm, weightless v-norm,
 // split-half RoPE, scale-1.0 softmax attention with GQA, output projection.
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -110,32 +112,38 @@ void Forward::Attention(int il, Mode mode, const float* a, int64_t m, int64_t po
   const int64_t n_keys = span1.rows + span2.rows;
   // Query blocks bound the score buffer (~16 MiB) on long contexts.
   const int64_t block = std::max<int64_t>(1, std::min<int64_t>(m, (int64_t{4} << 20) / n_keys));
-  if (s_->scores.size() < static_cast<size_t>(block * n_keys)) {
-    s_->scores.resize(static_cast<size_t>(block * n_keys));
-  }
-  float* scores = s_->scores.data();
   float* attn = s_->attn.data();
   const float neg_inf = -std::numeric_limits<float>::infinity();
-  for (int64_t h = 0; h < n_head; ++h) {
+  const bool causal = mode == Mode::kEncode;
+  const int64_t window = hp.sliding_window;
+  // Heads in parallel, each thread running its own single-threaded matmuls: per-head matmuls
+  // are too small to split well across threads.
+  const int threads = std::min<int>(omp_get_max_threads(), static_cast<int>(thread_gemm_.size()));
+  ParallelFor(n_head, threads, [&](int64_t h, int t) {
+    gemm::Context& ctx = *thread_gemm_[static_cast<size_t>(t)];
+    std::vector<float>& buffer = s_->thread_scores[static_cast<size_t>(t)];
+    if (buffer.size() < static_cast<size_t>(block * n_keys)) {
+      buffer.resize(static_cast<size_t>(block * n_keys));
+    }
+    float* scores = buffer.data();
     const int64_t g = h / group;
     for (int64_t i0 = 0; i0 < m; i0 += block) {
       const int64_t mb = std::min(block, m - i0);
       const float* qh = q + i0 * qw + h * hd;
       // Scores with scale 1.0 (q and k are RMS-normalised per head).
       if (span1.rows) {
-        gemm::Sgemm(gemm_, mb, span1.rows, hd, qh, qw, false, span1.k + g * hd, kvw, true,
-                    scores, n_keys, 1.0f, 0.0f);
+        gemm::Sgemm(ctx, mb, span1.rows, hd, qh, qw, false, span1.k + g * hd, kvw, true, scores,
+                    n_keys, 1.0f, 0.0f);
       }
       if (span2.rows) {
-        gemm::Sgemm(gemm_, mb, span2.rows, hd, qh, qw, false, span2.k + g * hd, kvw, true,
+        gemm::Sgemm(ctx, mb, span2.rows, hd, qh, qw, false, span2.k + g * hd, kvw, true,
                     scores + span1.rows, n_keys, 1.0f, 0.0f);
       }
-#pragma omp parallel for schedule(static)
       for (int64_t i = 0; i < mb; ++i) {
         float* row = scores + i * n_keys;
-        if (mode == Mode::kEncode) {
+        if (causal) {
           const int64_t p = pos0 + i0 + i;
-          const int64_t lo = s.sliding ? p - hp.sliding_window + 1 : 0;
+          const int64_t lo = s.sliding ? p - window + 1 : 0;
           for (int64_t j = 0; j < n_keys; ++j) {
             const int64_t kp = span1_pos0 + j;
             if (kp > p || kp < lo) row[j] = neg_inf;
@@ -146,16 +154,16 @@ void Forward::Attention(int il, Mode mode, const float* a, int64_t m, int64_t po
       float* oh = attn + i0 * qw + h * hd;
       float beta = 0.0f;
       if (span1.rows) {
-        gemm::Sgemm(gemm_, mb, hd, span1.rows, scores, n_keys, false, span1.v + g * hd, kvw,
-                    false, oh, qw, 1.0f, beta);
+        gemm::Sgemm(ctx, mb, hd, span1.rows, scores, n_keys, false, span1.v + g * hd, kvw, false,
+                    oh, qw, 1.0f, beta);
         beta = 1.0f;
       }
       if (span2.rows) {
-        gemm::Sgemm(gemm_, mb, hd, span2.rows, scores + span1.rows, n_keys, false,
+        gemm::Sgemm(ctx, mb, hd, span2.rows, scores + span1.rows, n_keys, false,
                     span2.v + g * hd, kvw, false, oh, qw, 1.0f, beta);
       }
     }
-  }
+  });
   gemm::Linear(gemm_, attn, m, qw, View(w.attn_output), out, d);
 }
 

@@ -1,5 +1,7 @@
 // Feed-forward block of one layer (spec §3.4): the dense GeGLU MLP in parallel with the routed
 // mixture of experts, their post-norms, and the residual update.
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -120,27 +122,30 @@ void Forward::Moe(int il, const float* h, int64_t m, float* out) {
   float* gu = s_->gu.data();
   float* act = s_->act.data();
   float* ye = s_->ye.data();
-  for (int64_t e = 0; e < n_exp; ++e) {
+  // Experts in parallel, each thread running one expert's matmuls single-threaded (an expert
+  // sees only ~rows*k/E rows: too few to split one matmul across threads efficiently).
+  const int threads = std::min<int>(omp_get_max_threads(), static_cast<int>(thread_gemm_.size()));
+  ParallelFor(n_exp, threads, [&](int64_t e, int t) {
     const int64_t rows = offset[e + 1] - offset[e];
-    if (rows == 0) continue;
+    if (rows == 0) return;
+    gemm::Context& ctx = *thread_gemm_[static_cast<size_t>(t)];
     const float* xe = gathered + offset[e] * d;
     float* gue = gu + offset[e] * 2 * fe;
     if (w.fused_gate_up()) {
       // Fused [gate; up] rows of expert e: gate first.
-      gemm::Linear(gemm_, xe, rows, d, RowsView(w.ffn_gate_up_exps, e * 2 * fe, 2 * fe), gue,
+      gemm::Linear(ctx, xe, rows, d, RowsView(w.ffn_gate_up_exps, e * 2 * fe, 2 * fe), gue,
                    2 * fe);
     } else {
-      gemm::Linear(gemm_, xe, rows, d, RowsView(w.ffn_gate_exps, e * fe, fe), gue, 2 * fe);
-      gemm::Linear(gemm_, xe, rows, d, RowsView(w.ffn_up_exps, e * fe, fe), gue + fe, 2 * fe);
+      gemm::Linear(ctx, xe, rows, d, RowsView(w.ffn_gate_exps, e * fe, fe), gue, 2 * fe);
+      gemm::Linear(ctx, xe, rows, d, RowsView(w.ffn_up_exps, e * fe, fe), gue + fe, 2 * fe);
     }
     float* acte = act + offset[e] * fe;
     for (int64_t i = 0; i < rows; ++i) {
       kernels::GeluTanhMul(gue + i * 2 * fe, gue + i * 2 * fe + fe, acte + i * fe,
                            static_cast<size_t>(fe));
     }
-    gemm::Linear(gemm_, acte, rows, fe, RowsView(w.ffn_down_exps, e * d, d), ye + offset[e] * d,
-                 d);
-  }
+    gemm::Linear(ctx, acte, rows, fe, RowsView(w.ffn_down_exps, e * d, d), ye + offset[e] * d, d);
+  });
 
   // out[row] = Σ_j weight_j · y_j, in slot order (deterministic), then the MoE post-norm.
 #pragma omp parallel for schedule(static)

@@ -1,5 +1,7 @@
 #include "model/forward.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -18,6 +20,9 @@ Forward::Forward(const Model& model, gemm::Context& gemm, int64_t max_rows)
     : model_(model), gemm_(gemm), max_rows_(max_rows), s_(new Scratch()) {
   if (max_rows < 1) Throw(ErrorCode::kInvalidArgument, "max_rows must be >= 1");
   s_->Size(model.hparams(), model.global(), max_rows);
+  const int threads = std::max(1, omp_get_num_procs());
+  for (int i = 0; i < threads; ++i) thread_gemm_.push_back(std::make_unique<gemm::Context>());
+  s_->thread_scores.resize(static_cast<size_t>(threads));
 }
 
 Forward::~Forward() = default;

@@ -65,6 +65,9 @@ class Forward {
 
   const Model& model_;
   gemm::Context& gemm_;
+  // One matmul context per OpenMP thread, for work split across threads in which each thread
+  // runs its own small single-threaded matmuls (MoE experts, attention heads).
+  std::vector<std::unique_ptr<gemm::Context>> thread_gemm_;
   int64_t max_rows_;
   std::unique_ptr<Scratch> s_;
   Timing timing_;

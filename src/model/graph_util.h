@@ -1,14 +1,35 @@
 // Internals shared by the files of the forward pass (forward.cc, attention.cc, ffn.cc).
 #pragma once
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstdint>
+#include <exception>
 #include <vector>
 
 #include "gemm/gemm.h"
 #include "model/forward.h"
 
 namespace dllm {
+
+// Runs f(i, thread) for i in [0, n) on up to `threads` OpenMP threads, dynamically scheduled
+// (items differ in cost). An exception thrown by any item is rethrown here after the loop
+// (exceptions must not escape an OpenMP region).
+template <class F>
+void ParallelFor(int64_t n, int threads, const F& f) {
+  std::exception_ptr error;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (int64_t i = 0; i < n; ++i) {
+    try {
+      f(i, omp_get_thread_num());
+    } catch (...) {
+#pragma omp critical(dllm_parallel_for_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
 
 // The whole matrix (or stack of matrices) as one weight of rows() rows.
 inline gemm::WeightView View(const WeightTensor& w) {
@@ -24,7 +45,7 @@ struct Forward::Scratch {
   std::vector<float> h, a, o;          // residual, normed input, attention/branch output [R, D]
   std::vector<float> q, k, v, attn;    // projections [R, H*hd] / [R, KV*hd], head outputs
   std::vector<float> cos, sin;         // RoPE tables [R, hd/2]
-  std::vector<float> scores;           // attention probabilities [block, keys]; grows
+  std::vector<std::vector<float>> thread_scores;  // per thread: attention [block, keys]; grows
   std::vector<float> g, u, dense;      // GeGLU [R, F] x2, dense output [R, D]
   std::vector<float> router;           // router logits / weights [R, E]
   std::vector<float> x2, moe;          // MoE input and output [R, D]
