@@ -1,0 +1,137 @@
+// Entry points: argument validation and backend choice (see backends.h).
+#include "gemm/gemm.h"
+
+#include <algorithm>
+#include <string>
+
+#include "gemm/backends.h"
+#include "gemm/convert.h"
+#include "util/error.h"
+
+namespace dllm {
+namespace gemm {
+namespace {
+
+[[noreturn]] void Invalid(const char* fn, const std::string& what) {
+  Throw(ErrorCode::kInvalidArgument, std::string("gemm::") + fn + ": " + what);
+}
+
+std::string Dims(const WeightView& w) {
+  return GgmlTypeName(w.type) + " weight [" + std::to_string(w.n) + " rows x " +
+         std::to_string(w.k) + "]";
+}
+
+// Checks the weight and returns its stored row size in bytes.
+size_t CheckWeight(const char* fn, const WeightView& w) {
+  if (w.data == nullptr) Invalid(fn, "weight data is null");
+  if (w.n <= 0 || w.k <= 0) Invalid(fn, "empty or negative " + Dims(w));
+  uint64_t row_bytes = 0;
+  if (FindGgmlType(static_cast<uint32_t>(w.type)) == nullptr) {
+    Throw(ErrorCode::kUnsupported, std::string("gemm::") + fn + ": unknown weight type " +
+                                       GgmlTypeName(w.type));
+  }
+  uint64_t total = 0;
+  if (!GgmlRowBytes(static_cast<uint32_t>(w.type), static_cast<uint64_t>(w.k), &row_bytes) ||
+      !CheckedMul(row_bytes, static_cast<uint64_t>(w.n), &total)) {
+    Invalid(fn, Dims(w) + ": row length is not a whole number of blocks");
+  }
+  const bool direct = w.type == GgmlType::kF32 || w.type == GgmlType::kBF16;
+  if (!direct && !CanDequantize(w.type)) {
+    Throw(ErrorCode::kUnsupported, std::string("gemm::") + fn + ": no kernel for " + Dims(w));
+  }
+  return static_cast<size_t>(row_bytes);
+}
+
+void CheckActivations(const char* fn, const float* x, int64_t m, int64_t ldx, int64_t width,
+                      const float* y, int64_t ldy, int64_t out_width) {
+  if (m < 0) Invalid(fn, "negative row count " + std::to_string(m));
+  if (ldx < width) {
+    Invalid(fn, "ldx " + std::to_string(ldx) + " < input width " + std::to_string(width));
+  }
+  if (ldy < out_width) {
+    Invalid(fn, "ldy " + std::to_string(ldy) + " < output width " + std::to_string(out_width));
+  }
+  if (m > 0 && (x == nullptr || y == nullptr)) Invalid(fn, "null activation pointer");
+}
+
+}  // namespace
+
+void Linear(Context& ctx, const float* x, int64_t m, int64_t ldx, const WeightView& w, float* y,
+            int64_t ldy, bool accumulate) {
+  const size_t row_bytes = CheckWeight("Linear", w);
+  CheckActivations("Linear", x, m, ldx, w.k, y, ldy, w.n);
+  if (m == 0) return;
+  switch (w.type) {
+    case GgmlType::kF32:
+    case GgmlType::kBF16:
+      LinearOnednn(ctx.impl(), x, m, ldx, w, y, ldy, accumulate);
+      return;
+    // Future: case GgmlType::kQ8_0 etc. -> int8 backend.
+    default:
+      LinearDequant(ctx.impl(), x, m, ldx, w, row_bytes, y, ldy, accumulate);
+      return;
+  }
+}
+
+void LinearT(Context& ctx, const float* x, int64_t m, int64_t ldx, const WeightView& w, float* y,
+             int64_t ldy) {
+  const size_t row_bytes = CheckWeight("LinearT", w);
+  CheckActivations("LinearT", x, m, ldx, w.n, y, ldy, w.k);
+  if (m == 0) return;
+  switch (w.type) {
+    case GgmlType::kF32:
+    case GgmlType::kBF16:
+      LinearTOnednn(ctx.impl(), x, m, ldx, w, y, ldy);
+      return;
+    default:
+      LinearTDequant(ctx.impl(), x, m, ldx, w, row_bytes, y, ldy);
+      return;
+  }
+}
+
+void Sgemm(Context& ctx, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+           bool trans_a, const float* b, int64_t ldb, bool trans_b, float* c, int64_t ldc,
+           float alpha, float beta) {
+  if (m < 0 || n < 0 || k < 0) {
+    Invalid("Sgemm", "negative size m=" + std::to_string(m) + " n=" + std::to_string(n) +
+                         " k=" + std::to_string(k));
+  }
+  const int64_t a_width = trans_a ? m : k, b_width = trans_b ? k : n;
+  if (lda < std::max<int64_t>(a_width, 1) || ldb < std::max<int64_t>(b_width, 1) ||
+      ldc < std::max<int64_t>(n, 1)) {
+    Invalid("Sgemm", "leading dimension smaller than the row width (lda=" + std::to_string(lda) +
+                         " ldb=" + std::to_string(ldb) + " ldc=" + std::to_string(ldc) + ")");
+  }
+  if (m == 0 || n == 0) return;
+  if (c == nullptr) Invalid("Sgemm", "c is null");
+  if (k == 0) {
+    // Empty product: c = beta · c (BLAS semantics, beta == 0 writes zeros).
+    for (int64_t i = 0; i < m; ++i) {
+      float* row = c + i * ldc;
+      for (int64_t j = 0; j < n; ++j) row[j] = beta == 0.0f ? 0.0f : beta * row[j];
+    }
+    return;
+  }
+  if (a == nullptr || b == nullptr) Invalid("Sgemm", "a or b is null");
+  MatmulKey key;
+  key.trans_a = trans_a;
+  key.trans_b = trans_b;
+  key.sum = beta != 0.0f;
+  key.beta = beta;
+  key.runtime_alpha = alpha != 1.0f;
+  MatmulCall call;
+  call.a = a;
+  call.b = b;
+  call.c = c;
+  call.m = m;
+  call.n = n;
+  call.k = k;
+  call.lda = lda;
+  call.ldb = ldb;
+  call.ldc = ldc;
+  call.alpha = alpha;
+  ctx.impl().Matmul(key, call);
+}
+
+}  // namespace gemm
+}  // namespace dllm

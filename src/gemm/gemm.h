@@ -1,0 +1,104 @@
+// dllm's matrix multiplications: y = x · Wᵀ with GGUF weights in their file type, and a general
+// f32 GEMM for attention. Plain C++: no oneDNN or Highway types leak through this header, so the
+// model code stays dispatch-free.
+//
+// Layouts. Activations are f32, row-major, with a leading dimension (elements between the starts
+// of consecutive rows) that may exceed the row width. A weight is a GGUF tensor of ggml dims
+// [K, N]: N rows of K values, row n contiguous at data + n * row_bytes, in its file type.
+//
+// Numerics. F32 weights: f32 products, f32 accumulation. BF16 weights: the activation rows are
+// rounded to bf16 (round to nearest even), products and accumulation in f32, so each product
+// carries a relative error of at most 2^-8 from the activation rounding. F16 and block-quantized
+// weights: rows are dequantized exactly to f32, then as for F32.
+//
+// Threads. Work runs on the calling thread's OpenMP team (omp_set_num_threads on that thread
+// sets its size). A Context is used by one thread at a time; different Contexts may run
+// concurrently on different threads. The only state shared between Contexts is oneDNN's own
+// thread-safe primitive cache.
+//
+// Errors. Invalid arguments (null pointers with m > 0, negative sizes, leading dimensions smaller
+// than the row width, a K that is not a whole number of blocks) throw dllm::Error
+// kInvalidArgument; weight types without a kernel throw kUnsupported. Nothing aborts.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "gguf/types.h"
+
+namespace dllm {
+namespace gemm {
+
+// A weight matrix: `n` rows of `k` values of `type`, row i at data + i * GgmlRowBytes(type, k).
+// Non-owning; the memory (usually a read-only mmap) must outlive the call.
+struct WeightView {
+  GgmlType type = GgmlType::kF32;
+  const void* data = nullptr;
+  int64_t n = 0;  // rows (output features of Linear)
+  int64_t k = 0;  // values per row (input features of Linear)
+};
+
+// Tuning knobs. The defaults are what the benchmark found best on the reference machine; tests
+// shrink the tiles to exercise the tiling logic on small shapes.
+struct Options {
+  // Linear with F32/BF16 weights runs in blocks of at most `row_block` activation rows. Bounds
+  // the bf16 activation scratch (row_block × K × 2 bytes) and is the M of the fixed-M primitives.
+  int64_t row_block = 256;
+  // Run full row blocks through a primitive specialised to exactly row_block rows (and the
+  // call's leading dimensions), which lets oneDNN pick its brgemm kernels; the remaining rows use
+  // the runtime-M primitive. Costs one extra primitive per (weight shape, ldx, ldy).
+  bool fixed_m_f32 = true;
+  bool fixed_m_bf16 = true;
+  // Weight rows dequantized per tile in the dequantizing paths (F16 and quantized weights).
+  int64_t linear_tile_rows = 256;
+  int64_t linear_t_tile_rows = 1024;
+  // Reduction-dimension chunk of LinearT with BF16 weights (bounds its bf16 activation scratch).
+  int64_t linear_t_bf16_chunk = 16384;
+};
+
+// Per-session matmul state: the oneDNN engine and stream, a cache of primitives keyed by
+// (data types, N, K, transposition, post-ops) with M a runtime dimension, and scratch buffers
+// that grow to the largest call and are then reused. Not thread-safe; one per session.
+class Context {
+ public:
+  explicit Context(const Options& options = Options());
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  const Options& options() const;
+
+  // Observability for tests and benchmarks: oneDNN primitives this Context has created, and the
+  // number of times a scratch buffer had to grow. Both stay constant once every shape class in
+  // use has been seen.
+  int64_t primitives_created() const;
+  int64_t scratch_growths() const;
+
+  struct Impl;  // defined in gemm/context.h (oneDNN-aware code only)
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// y[m×N] = x[m×K] · Wᵀ, or y += x · Wᵀ when `accumulate`. x has leading dimension ldx >= K, y has
+// ldy >= N; columns of y beyond N are not touched. m == 0 is a no-op. x and y must not overlap.
+void Linear(Context& ctx, const float* x, int64_t m, int64_t ldx, const WeightView& w, float* y,
+            int64_t ldy, bool accumulate = false);
+
+// y[m×K] = x[m×N] · W: the weight used un-transposed (e.g. probabilities over the vocabulary
+// times the embedding matrix). ldx >= N, ldy >= K. x and y must not overlap.
+void LinearT(Context& ctx, const float* x, int64_t m, int64_t ldx, const WeightView& w, float* y,
+             int64_t ldy);
+
+// c[m×n] = alpha · op(a) · op(b) + beta · c, all f32 row-major. op(a) is m×k: a is stored m×k
+// (lda >= k) or, with trans_a, k×m (lda >= m). op(b) is k×n: b is stored k×n (ldb >= n) or, with
+// trans_b, n×k (ldb >= k). ldc >= n. With beta == 0, c is only written (NaNs in it do not
+// propagate). Primitives are cached per (trans_a, trans_b, beta, alpha != 1); m, n, k and the
+// leading dimensions are runtime values.
+void Sgemm(Context& ctx, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+           bool trans_a, const float* b, int64_t ldb, bool trans_b, float* c, int64_t ldc,
+           float alpha, float beta);
+
+}  // namespace gemm
+}  // namespace dllm

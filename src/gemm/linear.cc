@@ -1,0 +1,210 @@
+// The Linear / LinearT backends (see backends.h).
+#include <algorithm>
+
+#include "gemm/backends.h"
+#include "gemm/convert.h"
+
+namespace dllm {
+namespace gemm {
+namespace {
+
+using dt = dnnl::memory::data_type;
+
+// c[m×n] (+)= a[m×k] · op(b) in f32, where b is either a K×N row-major operand (trans_b false)
+// or N rows of K values (trans_b true), with leading dimension ldb. Applies the fixed-M policy:
+// with options.fixed_m_f32, full blocks of row_block rows go through a primitive specialised to
+// that M and these leading dimensions, and only the remainder through the runtime-M one.
+void F32Rows(Context::Impl& ctx, const float* a, int64_t m, int64_t lda, const float* b,
+             int64_t n, int64_t k, int64_t ldb, bool trans_b, float* c, int64_t ldc, bool sum) {
+  MatmulKey key;
+  key.a_type = key.b_type = dt::f32;
+  key.n = n;
+  key.k = k;
+  key.ldb = ldb;
+  key.trans_b = trans_b;
+  key.sum = sum;
+  key.beta = 1.0f;
+  MatmulCall call;
+  call.b = b;
+  call.n = n;
+  call.k = k;
+  call.ldb = ldb;
+  call.lda = lda;
+  call.ldc = ldc;
+
+  const int64_t block = ctx.options.row_block;
+  int64_t r0 = 0;
+  if (ctx.options.fixed_m_f32) {
+    MatmulKey fixed = key;
+    fixed.m = block;
+    fixed.lda = lda;
+    fixed.ldc = ldc;
+    for (; r0 + block <= m; r0 += block) {
+      call.a = a + r0 * lda;
+      call.c = c + r0 * ldc;
+      call.m = block;
+      ctx.Matmul(fixed, call);
+    }
+  }
+  if (r0 < m) {
+    call.a = a + r0 * lda;
+    call.c = c + r0 * ldc;
+    call.m = m - r0;
+    ctx.Matmul(key, call);
+  }
+}
+
+}  // namespace
+
+void LinearOnednn(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const WeightView& w,
+                  float* y, int64_t ldy, bool accumulate) {
+  if (w.type == GgmlType::kF32) {
+    F32Rows(ctx, x, m, ldx, static_cast<const float*>(w.data), w.n, w.k, w.k, /*trans_b=*/true,
+            y, ldy, accumulate);
+    return;
+  }
+  // BF16: activation rows are rounded to bf16 one block at a time, which bounds the scratch to
+  // row_block × K values; the weight is read in place.
+  const Options& o = ctx.options;
+  const int64_t block = std::min(o.row_block, m);
+  auto* act = static_cast<uint16_t*>(
+      ctx.act_scratch.Get(static_cast<size_t>(block * w.k) * sizeof(uint16_t),
+                          &ctx.scratch_growths));
+  MatmulKey key;
+  key.a_type = key.b_type = dt::bf16;
+  key.n = w.n;
+  key.k = w.k;
+  key.ldb = w.k;
+  key.trans_b = true;
+  key.sum = accumulate;
+  key.beta = 1.0f;
+  MatmulCall call;
+  call.a = act;
+  call.b = w.data;
+  call.n = w.n;
+  call.k = w.k;
+  call.lda = w.k;
+  call.ldb = w.k;
+  call.ldc = ldy;
+  for (int64_t r0 = 0; r0 < m; r0 += block) {
+    const int64_t rows = std::min(block, m - r0);
+    ConvertRowsToBf16(x + r0 * ldx, rows, w.k, ldx, act);
+    call.m = rows;
+    call.c = y + r0 * ldy;
+    MatmulKey k = key;
+    if (o.fixed_m_bf16 && rows == o.row_block) {
+      k.m = rows;
+      k.lda = w.k;
+      k.ldc = ldy;
+    }
+    ctx.Matmul(k, call);
+  }
+}
+
+void LinearTOnednn(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx,
+                   const WeightView& w, float* y, int64_t ldy) {
+  // The weight's w.n rows of w.k values form the row-major [reduction × output] operand as
+  // stored: reduction over w.n, output width w.k.
+  if (w.type == GgmlType::kF32) {
+    MatmulKey key;
+    key.n = w.k;
+    key.k = w.n;
+    key.ldb = w.k;
+    MatmulCall call;
+    call.a = x;
+    call.b = w.data;
+    call.c = y;
+    call.m = m;
+    call.n = w.k;
+    call.k = w.n;
+    call.lda = ldx;
+    call.ldb = w.k;
+    call.ldc = ldy;
+    ctx.Matmul(key, call);
+    return;
+  }
+  // BF16: convert (row block × reduction chunk) pieces of x and accumulate chunk by chunk, so
+  // the scratch stays bounded even for a vocabulary-wide reduction.
+  const Options& o = ctx.options;
+  const int64_t block = std::min(o.row_block, m);
+  const int64_t chunk = std::min(o.linear_t_bf16_chunk, w.n);
+  auto* act = static_cast<uint16_t*>(
+      ctx.act_scratch.Get(static_cast<size_t>(block * chunk) * sizeof(uint16_t),
+                          &ctx.scratch_growths));
+  const auto* wbytes = static_cast<const uint8_t*>(w.data);
+  const size_t row_bytes = static_cast<size_t>(w.k) * sizeof(uint16_t);
+  for (int64_t r0 = 0; r0 < m; r0 += block) {
+    const int64_t rows = std::min(block, m - r0);
+    for (int64_t c0 = 0; c0 < w.n; c0 += chunk) {
+      const int64_t cs = std::min(chunk, w.n - c0);
+      ConvertRowsToBf16(x + r0 * ldx + c0, rows, cs, ldx, act);
+      MatmulKey key;
+      key.a_type = key.b_type = dt::bf16;
+      key.n = w.k;
+      key.k = cs;
+      key.ldb = w.k;
+      key.sum = c0 > 0;
+      key.beta = 1.0f;
+      MatmulCall call;
+      call.a = act;
+      call.b = wbytes + static_cast<size_t>(c0) * row_bytes;
+      call.c = y + r0 * ldy;
+      call.m = rows;
+      call.n = w.k;
+      call.k = cs;
+      call.lda = cs;
+      call.ldb = w.k;
+      call.ldc = ldy;
+      ctx.Matmul(key, call);
+    }
+  }
+}
+
+void LinearDequant(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx,
+                   const WeightView& w, size_t row_bytes, float* y, int64_t ldy, bool accumulate) {
+  // Tile-outer: each weight tile is decoded once and used for all m rows.
+  const int64_t tile_rows = std::min(ctx.options.linear_tile_rows, w.n);
+  auto* tile = static_cast<float*>(ctx.tile_scratch.Get(
+      static_cast<size_t>(tile_rows * w.k) * sizeof(float), &ctx.scratch_growths));
+  const auto* wbytes = static_cast<const uint8_t*>(w.data);
+  for (int64_t n0 = 0; n0 < w.n; n0 += tile_rows) {
+    const int64_t rows = std::min(tile_rows, w.n - n0);
+    DequantizeRows(w.type, wbytes + static_cast<size_t>(n0) * row_bytes, row_bytes, rows, w.k,
+                   tile);
+    F32Rows(ctx, x, m, ldx, tile, rows, w.k, w.k, /*trans_b=*/true, y + n0, ldy, accumulate);
+  }
+}
+
+void LinearTDequant(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx,
+                    const WeightView& w, size_t row_bytes, float* y, int64_t ldy) {
+  // Tiles along the reduction dimension (weight rows); the first overwrites y, later ones add.
+  const int64_t tile_rows = std::min(ctx.options.linear_t_tile_rows, w.n);
+  auto* tile = static_cast<float*>(ctx.tile_scratch.Get(
+      static_cast<size_t>(tile_rows * w.k) * sizeof(float), &ctx.scratch_growths));
+  const auto* wbytes = static_cast<const uint8_t*>(w.data);
+  for (int64_t n0 = 0; n0 < w.n; n0 += tile_rows) {
+    const int64_t rows = std::min(tile_rows, w.n - n0);
+    DequantizeRows(w.type, wbytes + static_cast<size_t>(n0) * row_bytes, row_bytes, rows, w.k,
+                   tile);
+    MatmulKey key;
+    key.n = w.k;
+    key.k = rows;
+    key.ldb = w.k;
+    key.sum = n0 > 0;
+    key.beta = 1.0f;
+    MatmulCall call;
+    call.a = x + n0;
+    call.b = tile;
+    call.c = y;
+    call.m = m;
+    call.n = w.k;
+    call.k = rows;
+    call.lda = ldx;
+    call.ldb = w.k;
+    call.ldc = ldy;
+    ctx.Matmul(key, call);
+  }
+}
+
+}  // namespace gemm
+}  // namespace dllm
