@@ -46,5 +46,18 @@ TEST_CASE("real-dims parameter counts match the hand calculation") {
   const uint64_t active30 = total30 - 30 * experts_per_layer + 30 * experts_per_layer / E * 8;
   CHECK(total30 / 100000000 == 252);   // 25.2B
   CHECK(active30 / 100000000 == 38);   // 3.8B
+
+  // dllm-cli info reports the same counts (it prints 3 significant digits).
+  CHECK(active == 971279620ull);
+  const std::string cmd = std::string(DLLM_CLI_PATH) + " info -m " + path;
+  std::string out;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[512];
+    while (fgets(buf, sizeof(buf), p)) out += buf;
+    CHECK(pclose(p) == 0);
+  }
+  INFO(out);
+  CHECK(out.find("2.40B total, 971.28M active per token") != std::string::npos);
+  CHECK(out.find("layer pattern   SG") != std::string::npos);
   std::remove(path.c_str());
 }
