@@ -296,3 +296,31 @@ TEST_CASE("a canvas length that divides nothing works, and the window is shorter
   CHECK(r.tokens.size() == 30);
   CHECK(r.steps_per_canvas.size() == 5);  // ceil(30 / 7)
 }
+
+TEST_CASE("synthetic weights keep activations in a sane range through every layer") {
+  // The generator's scales must neither blow up nor collapse the residual stream.
+  for (dllm::GgmlType t : {dllm::GgmlType::kF32, dllm::GgmlType::kBF16, dllm::GgmlType::kQ8_0}) {
+    SyntheticConfig c = SyntheticConfig::Tiny();
+    c.weight_type = t;
+    auto m = MakeModel(c);
+    Session s(m, {0, 2});
+    dllm::ForwardTrace trace;
+    s.Encode(kPrompt, &trace);
+    std::vector<int32_t> canvas(32, 305);
+    std::vector<float> logits(32 * 512);
+    s.Denoise(canvas, nullptr, logits.data(), &trace);
+    for (const std::vector<float>& layer : trace.layers) {
+      double sum_sq = 0, max_abs = 0;
+      for (float x : layer) {
+        REQUIRE(std::isfinite(x));
+        sum_sq += static_cast<double>(x) * x;
+        max_abs = std::max(max_abs, static_cast<double>(std::fabs(x)));
+      }
+      const double rms = std::sqrt(sum_sq / static_cast<double>(layer.size()));
+      CHECK(rms > 0.05);
+      CHECK(rms < 50.0);
+      CHECK(max_abs < 1000.0);
+    }
+    for (float x : logits) REQUIRE(std::fabs(x) <= 30.0f);
+  }
+}
