@@ -1,17 +1,14 @@
 #include "gemm/convert.h"
 
+#include <cstring>
 #include <exception>
-#include <string>
-
-#include "util/error.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
-#if defined(DLLM_GEMM_HAVE_QUANT)
+#include "quant/fp16.h"
 #include "quant/quant.h"
-#endif
 
 namespace dllm {
 namespace gemm {
@@ -25,25 +22,12 @@ void RowToBf16Scalar(const float* src, uint16_t* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = F32ToBf16(src[i]);
 }
 
-// IEEE binary16 to f32, exact for every input (subnormals, infinities; NaNs stay NaNs).
+// IEEE binary16 to f32, exact for every input (quant::F16ToF32, the bit-exact reference).
 void F16RowToF32Scalar(const uint8_t* src, float* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     uint16_t h;
     std::memcpy(&h, src + 2 * i, sizeof(h));  // rows may be only 2-byte aligned
-    const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-    const uint32_t exp = (h >> 10) & 0x1fu;
-    const uint32_t mant = h & 0x3ffu;
-    uint32_t bits;
-    if (exp == 0x1f) {
-      bits = sign | 0x7f800000u | (mant << 13);  // inf / NaN
-    } else if (exp != 0) {
-      bits = sign | ((exp + 112) << 23) | (mant << 13);  // rebias 15 -> 127
-    } else {
-      const float v = static_cast<float>(mant) * (1.0f / 16777216.0f);  // mant · 2^-24, exact
-      std::memcpy(&bits, &v, sizeof(bits));
-      bits |= sign;
-    }
-    std::memcpy(dst + i, &bits, sizeof(bits));
+    dst[i] = quant::F16ToF32(h);
   }
 }
 
@@ -110,16 +94,12 @@ void F16RowToF32(const uint8_t* src, float* dst, int64_t n) {
 }
 
 void DequantizeRow(GgmlType type, const uint8_t* src, float* dst, int64_t k) {
-  // F16 stays on the local vectorized decoder; block types come from src/quant when built.
+  // F16 uses the vectorized F16C decoder; block types come from src/quant.
   if (type == GgmlType::kF16) {
     F16RowToF32(src, dst, k);
     return;
   }
-#if defined(DLLM_GEMM_HAVE_QUANT)
   quant::DequantizeRow(type, src, dst, k);
-  return;
-#endif
-  Throw(ErrorCode::kUnsupported, "gemm: no kernel for weight type " + GgmlTypeName(type));
 }
 
 }  // namespace
@@ -130,12 +110,7 @@ void ConvertRowsToBf16(const float* x, int64_t rows, int64_t cols, int64_t ldx, 
 }
 
 bool CanDequantize(GgmlType type) {
-  if (type == GgmlType::kF16) return true;
-#if defined(DLLM_GEMM_HAVE_QUANT)
-  return quant::CanDequantize(type);
-#else
-  return false;
-#endif
+  return type == GgmlType::kF16 || quant::CanDequantize(type);
 }
 
 void DequantizeRows(GgmlType type, const uint8_t* data, size_t row_bytes, int64_t rows,

@@ -24,8 +24,7 @@ inline uint16_t F32ToBf16(float f) {
 // OpenMP team.
 void ConvertRowsToBf16(const float* x, int64_t rows, int64_t cols, int64_t ldx, uint16_t* dst);
 
-// Whether DequantizeRows can decode `type` in this build (F16 always; the GGUF block types once
-// src/quant provides quant::DequantizeRow).
+// Whether DequantizeRows can decode `type` (F16 and the GGUF block types of src/quant).
 bool CanDequantize(GgmlType type);
 
 // Decodes `rows` weight rows of `k` values, row r at data + r * row_bytes, into dst[r × k + c].
