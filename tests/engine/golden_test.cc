@@ -145,16 +145,11 @@ void CheckAcceptance(const Golden& g, const std::string& prefix, int64_t c, int6
   }
 }
 
-// A generation through the Session, compared step by step with the reference's decisions.
-void CheckGeneration(const std::string& name, const std::string& gen) {
-  auto model = dllm::Model::Load(ModelPath(name));
-  const Golden g(GoldenPath(name));
-  const dllm::gguf::File& f = g.file();
-  const std::string k = "golden." + gen + ".";
+// Sampler settings stored as golden.<name>.* keys (the reference's generation parameters).
+dllm::GenerateParams ReadParams(const dllm::gguf::File& f, const std::string& k) {
   dllm::GenerateParams p;
   p.seed = f.GetU64(k + "seed");
   p.max_steps = static_cast<int>(f.GetU32(k + "n_steps"));
-  p.max_new_tokens = f.GetU32(k + "max_new_tokens");
   p.t_min = f.GetF32(k + "t_min");
   p.t_max = f.GetF32(k + "t_max");
   p.entropy_bound = f.GetF32(k + "entropy_bound");
@@ -162,6 +157,17 @@ void CheckGeneration(const std::string& name, const std::string& gen) {
   p.stability_threshold = 1;
   p.argmax_only = f.GetBool(k + "argmax_only");
   p.fixed_steps = f.GetBool(k + "fixed_steps");
+  return p;
+}
+
+// A generation through the Session, compared step by step with the reference's decisions.
+void CheckGeneration(const std::string& name, const std::string& gen) {
+  auto model = dllm::Model::Load(ModelPath(name));
+  const Golden g(GoldenPath(name));
+  const dllm::gguf::File& f = g.file();
+  const std::string k = "golden." + gen + ".";
+  dllm::GenerateParams p = ReadParams(f, k);
+  p.max_new_tokens = f.GetU32(k + "max_new_tokens");
   for (int64_t id : f.GetI64Array(k + "eog_ids")) p.stop_ids.push_back(static_cast<int32_t>(id));
 
   const int64_t c = model->hparams().canvas_length;
@@ -260,15 +266,7 @@ TEST_CASE("one canvas of the sampler on fixed logits matches the reference (stop
     const std::vector<float> logits = g.F32(std::string(t) + ".logits");
     const int64_t c = 16, v = 512;
     REQUIRE(logits.size() == static_cast<size_t>(c * v));
-    dllm::GenerateParams p;
-    p.seed = f.GetU64(k + "seed");
-    p.max_steps = static_cast<int>(f.GetU32(k + "n_steps"));
-    p.t_min = f.GetF32(k + "t_min");
-    p.t_max = f.GetF32(k + "t_max");
-    p.entropy_bound = f.GetF32(k + "entropy_bound");
-    p.confidence_threshold = f.GetF32(k + "confidence_threshold");
-    p.argmax_only = f.GetBool(k + "argmax_only");
-    p.fixed_steps = f.GetBool(k + "fixed_steps");
+    const dllm::GenerateParams p = ReadParams(f, k);
     dllm::Rng rng(p.seed);
     dllm::CanvasDecoder dec(c, v);
     const std::vector<int32_t> want_next = g.I32(std::string(t) + ".next");
