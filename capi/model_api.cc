@@ -43,6 +43,7 @@ dllm_sampler_params DefaultSamplerParams() {
   p.n_stop_ids = 0;
   p.fixed_steps = 0;
   p.argmax = 0;
+  p.sc_threshold = g.sc_threshold;
   return p;
 }
 

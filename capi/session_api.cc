@@ -52,6 +52,7 @@ GenerateParams ToEngineParams(const dllm_model& m, const dllm_sampler_params* in
   if (p.n_stop_ids) g.stop_ids.assign(p.stop_ids, p.stop_ids + p.n_stop_ids);
   g.fixed_steps = p.fixed_steps != 0;
   g.argmax_only = p.argmax != 0;
+  g.sc_threshold = p.sc_threshold;
   return g;  // ranges are checked by the engine (Session::Validate) with precise messages
 }
 

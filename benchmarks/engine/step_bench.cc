@@ -3,15 +3,22 @@
 // released 30-layer model.
 //
 //   step_bench [-m MODEL.gguf] [--layers N] [--type bf16|f32|q8_0] [--context 512]
-//              [--steps 3] [-t THREADS]
+//              [--steps 3] [-t THREADS] [--sc-threshold 1e-4] [--no-scaling]
+//
+// Besides the per-part table it reports: the truncated self-conditioning mode's cost at
+// --sc-threshold (0 skips it), thread scaling (the same step on one thread; --no-scaling skips
+// it) and memory (peak resident set while generating, against model file + KV cache).
 //
 // Without -m it writes a random real-dims model (E 2816, 128 experts, vocab 262144; N layers,
 // the last global) to /tmp first. FLOPs count multiply and add as two; attention counts QKᵀ and
 // PV over the keys each query sees.
 #include <omp.h>
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -60,12 +67,31 @@ Flops StepFlops(const dllm::Model& m, int64_t context) {
   return f;
 }
 
+// Peak resident set size of this process (VmHWM), bytes; 0 if unknown.
+double PeakRssBytes() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) * 1024.0;
+  }
+  return 0;
+}
+
+// Resets VmHWM to the current RSS (Linux >= 4.0), so earlier phases (writing the synthetic
+// model, the peak measurement) do not count.
+void ResetPeakRss() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string model_path, type = "bf16";
   int layers = 2, steps = 3, threads = omp_get_num_procs();
   int64_t context = 512;
+  float sc_threshold = 1e-4f;
+  bool scaling = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> const char* {
@@ -81,9 +107,12 @@ int main(int argc, char** argv) {
     else if (a == "--context") context = std::atoll(next());
     else if (a == "--steps") steps = std::atoi(next());
     else if (a == "-t") threads = std::atoi(next());
+    else if (a == "--sc-threshold") sc_threshold = static_cast<float>(std::atof(next()));
+    else if (a == "--no-scaling") scaling = false;
     else {
       std::fprintf(stderr, "usage: step_bench [-m MODEL] [--layers N] [--type bf16|f32|q8_0] "
-                           "[--context N] [--steps N] [-t THREADS]\n");
+                           "[--context N] [--steps N] [-t THREADS] [--sc-threshold X] "
+                           "[--no-scaling]\n");
       return 2;
     }
   }
@@ -99,6 +128,7 @@ int main(int argc, char** argv) {
     dllm::WriteSyntheticModel(c, model_path);
   }
   const dllm::bench::Peaks peak = dllm::bench::MeasurePeaks(threads);
+  ResetPeakRss();
   auto model = dllm::Model::Load(model_path);
   const dllm::HParams& hp = model->hparams();
   const dllm::GgmlType wtype = model->layers()[0].attn_q.type;
@@ -129,7 +159,8 @@ int main(int argc, char** argv) {
   std::fill(layer_time.begin(), layer_time.end(), 0.0);
   observed = 0;
   session.Generate(prompt, p, cb);
-  const dllm::Metrics& m = session.metrics();
+  const dllm::Metrics m = session.metrics();
+  const double peak_rss = PeakRssBytes();
 
   const Flops f = StepFlops(*model, context);
   const double n = static_cast<double>(m.steps);
@@ -173,6 +204,48 @@ int main(int argc, char** argv) {
   }
   row("prompt encode (all rows)", m.prompt_seconds, prefill_flops);
   std::printf("(percentages are of the %s peak, the weights' type)\n", peak_name);
+  std::printf("sampling share of the step: %.1f%%; self-conditioning / output head time: %.2f\n",
+              100.0 * t_sample / t_step, t_sc / t_head);
+
+  // Truncated self-conditioning: the same steps with probabilities <= threshold left out.
+  double t_sc_trunc = 0;
+  if (sc_threshold > 0) {
+    session.Reset();
+    dllm::GenerateParams pt = p;
+    pt.sc_threshold = sc_threshold;
+    session.Generate(prompt, pt);
+    const dllm::Metrics& mt = session.metrics();
+    t_sc_trunc = mt.self_cond_seconds / std::max<double>(1.0, static_cast<double>(mt.steps) - 1);
+    std::printf("truncated self-conditioning (threshold %g): %.1f ms per step (exact: %.1f ms; "
+                "%.1fx faster; %.2f of the output head)\n",
+                sc_threshold, t_sc_trunc * 1e3, t_sc * 1e3, t_sc / t_sc_trunc, t_sc_trunc / t_head);
+  }
+
+  // Thread scaling: the same step on one thread.
+  if (scaling && threads > 1) {
+    dllm::Session one(model, {context + 2 * hp.canvas_length, 1});
+    one.Generate(prompt, p);
+    one.Reset();
+    one.Generate(prompt, p);
+    const dllm::Metrics& m1 = one.metrics();
+    const double t1 = m1.denoise_seconds / static_cast<double>(m1.steps);
+    std::printf("thread scaling: 1 thread %.0f ms per step, %d threads %.0f ms: %.2fx "
+                "(prompt encode %.2fx)\n",
+                t1 * 1e3, threads, t_step * 1e3, t1 / t_step, m1.prompt_seconds / m.prompt_seconds);
+  }
+
+  // Memory: peak resident set during the runs above (the weights are mapped read-only, so the
+  // touched file pages count once) against file + KV cache.
+  {
+    struct stat st {};
+    const double file = stat(model_path.c_str(), &st) == 0 ? static_cast<double>(st.st_size) : 0;
+    const double kv = static_cast<double>(dllm::KvCacheBytes(hp, context + 2 * hp.canvas_length));
+    const double logits = 2.0 * static_cast<double>(hp.canvas_length * hp.n_vocab) * sizeof(float);
+    std::printf("memory: peak RSS %.2f GB; model file %.2f GB + KV cache %.3f GB = %.2f GB; "
+                "ratio %.3f (logits+probabilities buffers %.2f GB of it)\n",
+                peak_rss * 1e-9, file * 1e-9, kv * 1e-9, (file + kv) * 1e-9,
+                peak_rss / (file + kv), logits * 1e-9);
+  }
 
   // Extrapolation to the released model: 25 sliding + 5 global layers.
   double t_sliding = 0, t_global = 0;
@@ -194,6 +267,11 @@ int main(int argc, char** argv) {
                 "tokens = %.2f tokens/s\n",
                 t30, per_canvas, static_cast<long long>(hp.canvas_length),
                 static_cast<double>(hp.canvas_length) / per_canvas);
+    if (t_sc_trunc > 0) {
+      const double t30t = t30 - t_sc + t_sc_trunc;
+      std::printf("with truncated self-conditioning: %.2f s per step, %.2f tokens/s\n", t30t,
+                  static_cast<double>(hp.canvas_length) / (16 * t30t));
+    }
   }
   return 0;
 }

@@ -93,7 +93,7 @@ class SamplerParams(_Sized):
                 ("confidence_threshold", ctypes.c_float), ("seed", ctypes.c_uint64),
                 ("max_new_tokens", ctypes.c_int64), ("stop_ids", c_int32_p),
                 ("n_stop_ids", ctypes.c_size_t), ("fixed_steps", ctypes.c_int32),
-                ("argmax", ctypes.c_int32)]
+                ("argmax", ctypes.c_int32), ("sc_threshold", ctypes.c_float)]
 
 
 class StepInfoC(ctypes.Structure):
@@ -440,7 +440,8 @@ class Session:
                  **sampler) -> Result:
         """Generates after a prompt (str), token ids (tokens=) or chat messages (messages=, a
         list of {"role", "content"}). Sampler fields (seed, max_new_tokens, max_steps, t_min,
-        t_max, entropy_bound, stability_threshold, confidence_threshold, fixed_steps, argmax)
+        t_max, entropy_bound, stability_threshold, confidence_threshold, fixed_steps, argmax,
+        sc_threshold)
         are keyword arguments; unset ones take the model's defaults. on_step(StepInfo) and
         on_canvas(CanvasInfo) may return False to stop (None continues)."""
         p = SamplerParams()

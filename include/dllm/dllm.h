@@ -393,6 +393,9 @@ typedef struct dllm_sampler_params {
   size_t n_stop_ids;            /* 0 ids (default): the model's eog ids */
   int32_t fixed_steps;          /* 1: always run max_steps steps (no early stop) (0) */
   int32_t argmax;               /* 1: accepted positions take the argmax, not a sample (0) */
+  float sc_threshold;           /* truncated self-conditioning: probabilities <= this are left
+                                   out of the soft embedding (much cheaper over a large
+                                   vocabulary); 0 = exact; in [0, 1) (0) */
 } dllm_sampler_params;
 
 /* Fills `params` with the released model's defaults (values in parentheses above).

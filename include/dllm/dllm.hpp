@@ -241,6 +241,7 @@ class SamplerSettings {
   }
   SamplerSettings& FixedSteps(bool v = true) { return Set(fixed_steps_, v); }
   SamplerSettings& Argmax(bool v = true) { return Set(argmax_, v); }
+  SamplerSettings& ScThreshold(float v) { return Set(sc_threshold_, v); }
 
   // Writes the set fields over `p` (stop_ids points into this object: keep it alive).
   void ApplyTo(dllm_sampler_params* p) const {
@@ -258,6 +259,7 @@ class SamplerSettings {
     }
     if (fixed_steps_) p->fixed_steps = *fixed_steps_ ? 1 : 0;
     if (argmax_) p->argmax = *argmax_ ? 1 : 0;
+    if (sc_threshold_) p->sc_threshold = *sc_threshold_;
   }
 
  private:
@@ -267,7 +269,7 @@ class SamplerSettings {
     return *this;
   }
   std::optional<int> max_steps_, stability_threshold_;
-  std::optional<float> t_min_, t_max_, entropy_bound_, confidence_threshold_;
+  std::optional<float> t_min_, t_max_, entropy_bound_, confidence_threshold_, sc_threshold_;
   std::optional<uint64_t> seed_;
   std::optional<int64_t> max_new_tokens_;
   std::optional<bool> fixed_steps_, argmax_;

@@ -23,6 +23,9 @@ struct GenerateParams {
   std::vector<int32_t> stop_ids;     // empty: the model's end-of-generation ids
   bool fixed_steps = false;          // always run max_steps (no early stop)
   bool argmax_only = false;          // accepted positions take the argmax instead of a sample
+  // Truncated self-conditioning: probabilities <= sc_threshold are left out of the soft
+  // embedding (Forward::set_self_cond_threshold). 0 = exact. In [0, 1).
+  float sc_threshold = 0.0f;
 
   static GenerateParams FromDefaults(const SamplerDefaults& d) {
     GenerateParams p;

@@ -96,6 +96,9 @@ void Session::Validate(const std::vector<int32_t>& prompt, const GenerateParams&
     bad("confidence_threshold must be finite and >= 0");
   }
   if (p.max_new_tokens < 1) bad("max_new_tokens must be >= 1");
+  if (!std::isfinite(p.sc_threshold) || p.sc_threshold < 0 || p.sc_threshold >= 1) {
+    bad("sc_threshold must be finite and in [0, 1)");
+  }
   for (int32_t id : p.stop_ids) {
     if (id < 0 || id >= hp.n_vocab) bad("stop id " + std::to_string(id) + " is outside the vocabulary");
   }
@@ -129,6 +132,7 @@ GenerateResult Session::Generate(const std::vector<int32_t>& prompt, const Gener
   }
 
   rng_.Seed(p.seed);
+  forward_->set_self_cond_threshold(p.sc_threshold);
   GenerateResult result;
   const Denoiser denoise = [&](const int32_t* canvas, const float* sc, float* logits) {
     forward_->Denoise(canvas, cv, sc, cache_, logits);

@@ -78,6 +78,15 @@ void Forward::Encode(const int32_t* tokens, int64_t m, KvCache& cache, ForwardTr
   }
 }
 
+void Forward::set_self_cond_threshold(float threshold) {
+  if (!std::isfinite(threshold) || threshold < 0 || threshold >= 1) {
+    Throw(ErrorCode::kInvalidArgument,
+          "self-conditioning threshold must be finite and in [0, 1), got " +
+              std::to_string(threshold));
+  }
+  sc_threshold_ = threshold;
+}
+
 void Forward::SelfCondition(const float* sc_probs, int64_t c, float* x) {
   // x += down(gelu(gate n) ⊙ up n), n = RMSNorm((π·E)·√D; pre_norm).
   const HParams& hp = model_.hparams();
@@ -85,7 +94,32 @@ void Forward::SelfCondition(const float* sc_probs, int64_t c, float* x) {
   const int64_t d = hp.n_embd;
   const int64_t n_sc = g.self_cond_gate.ne[1];
   float* soft = s_->a.data();
-  gemm::LinearT(gemm_, sc_probs, c, hp.n_vocab, View(g.token_embd), soft, d);
+  if (sc_threshold_ > 0) {
+    // Sparse: one embedding row per kept probability. s_->dense holds each row's decoded
+    // embedding row (non-F32 embeddings are dequantized one row at a time).
+    const WeightTensor& e = g.token_embd;
+    const int64_t v = hp.n_vocab;
+    const float thr = sc_threshold_;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t i = 0; i < c; ++i) {
+      float* row = soft + i * d;
+      float* tmp = s_->dense.data() + i * d;
+      const float* p = sc_probs + i * v;
+      std::fill(row, row + d, 0.0f);
+      for (int64_t t = 0; t < v; ++t) {
+        if (!(p[t] > thr)) continue;
+        if (e.type == GgmlType::kF32) {
+          kernels::AddScaled(row, reinterpret_cast<const float*>(e.Row(t)), p[t],
+                             static_cast<size_t>(d));
+        } else {
+          quant::DequantizeRow(e.type, e.Row(t), tmp, d);
+          kernels::AddScaled(row, tmp, p[t], static_cast<size_t>(d));
+        }
+      }
+    }
+  } else {
+    gemm::LinearT(gemm_, sc_probs, c, hp.n_vocab, View(g.token_embd), soft, d);
+  }
   const float scale = std::sqrt(static_cast<float>(d));
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < c; ++i) {

@@ -41,6 +41,13 @@ class Forward {
   void Denoise(const int32_t* canvas, int64_t c, const float* sc_probs, const KvCache& cache,
                float* logits, ForwardTrace* trace = nullptr);
 
+  // Truncated self-conditioning: with threshold > 0 the soft embedding sums only the
+  // probabilities above it, Σ_{v: π_v > threshold} π_v·E[v] (no renormalisation), visiting one
+  // embedding row per kept probability instead of multiplying by the whole [V, D] matrix. 0
+  // (the default) is the exact dense product. Must be finite and in [0, 1).
+  void set_self_cond_threshold(float threshold);
+  float self_cond_threshold() const { return sc_threshold_; }
+
   // Time spent in the parts of the last Denoise call, seconds.
   struct Timing {
     double self_cond = 0, layers = 0, head = 0;
@@ -71,6 +78,7 @@ class Forward {
   int64_t max_rows_;
   std::unique_ptr<Scratch> s_;
   Timing timing_;
+  float sc_threshold_ = 0.0f;
 };
 
 }  // namespace dllm

@@ -35,6 +35,8 @@ const char kUsage[] =
     "      --entropy-bound X    nats of entropy accepted per step\n"
     "      --stability N        unchanged-argmax steps needed to stop a canvas early\n"
     "      --confidence X       mean entropy below which a stable canvas stops\n"
+    "      --sc-threshold X     truncated self-conditioning: leave out probabilities <= X\n"
+    "                           (default 0 = exact)\n"
     "      --fixed-steps        always run --steps steps per canvas\n"
     "      --argmax             accepted positions take the argmax (no sampling)\n"
     "      --stop-id ID         end generation at this id (repeatable; default: the model's)\n"
@@ -83,6 +85,7 @@ dllm::SamplerSettings Options::Sampler(const dllm::Model& model) const {
   if (stability) s.StabilityThreshold(*stability);
   if (entropy_bound) s.EntropyBound(*entropy_bound);
   if (confidence) s.ConfidenceThreshold(*confidence);
+  if (sc_threshold) s.ScThreshold(*sc_threshold);
   if (seed) s.Seed(*seed);
   if (n_predict && *n_predict > 0) s.MaxNewTokens(*n_predict);
   if (!stop_ids.empty()) s.StopIds(stop_ids);
@@ -173,12 +176,13 @@ std::optional<Options> ParseOptions(int argc, char** argv, int* exit_code) {
       else if (a == "--stability") o.stability = static_cast<int>(n);
       else o.stop_ids.push_back(static_cast<int32_t>(n));
     } else if (a == "--temp" || a == "--t-min" || a == "--t-max" || a == "--entropy-bound" ||
-               a == "--confidence") {
+               a == "--confidence" || a == "--sc-threshold") {
       if (!value() || !ParseFloat(v, &f)) return need("a number");
       if (a == "--temp") o.temp = f;
       else if (a == "--t-min") o.t_min = f;
       else if (a == "--t-max") o.t_max = f;
       else if (a == "--entropy-bound") o.entropy_bound = f;
+      else if (a == "--sc-threshold") o.sc_threshold = f;
       else o.confidence = f;
     } else {
       return usage_error("unknown option '" + a + "'");

@@ -27,7 +27,7 @@ struct Options {
   int threads = 0;            // -t
   // Sampler overrides (unset: the model's defaults).
   std::optional<int> steps, stability;
-  std::optional<float> temp, t_min, t_max, entropy_bound, confidence;
+  std::optional<float> temp, t_min, t_max, entropy_bound, confidence, sc_threshold;
   std::optional<uint64_t> seed;
   std::optional<int64_t> n_predict;
   std::vector<int32_t> stop_ids;
