@@ -16,6 +16,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -65,6 +67,56 @@ Flops StepFlops(const dllm::Model& m, int64_t context) {
   f.head = 2 * c * d * v;
   f.self_cond = 2 * c * v * d + 3 * 2 * c * d * nsc;
   return f;
+}
+
+// Weight bytes and FLOPs of one layer's components for `rows` rows seeing `keys` keys.
+struct Component {
+  const char* name;
+  double flops = 0, weight_bytes = 0, seconds = 0;
+};
+
+std::vector<Component> LayerComponents(const dllm::HParams& hp, const dllm::LayerShape& l,
+                                       double rows, double keys, double bytes_per_weight) {
+  const double d = static_cast<double>(hp.n_embd);
+  const double q = l.n_head * static_cast<double>(l.head_dim);
+  const double kv = l.n_kv_head * static_cast<double>(l.head_dim);
+  const double kvn = kv * (l.has_v ? 2 : 1);
+  const double e = static_cast<double>(hp.n_expert), k = static_cast<double>(hp.n_expert_used);
+  const double fe = static_cast<double>(hp.n_ff_exp), f = static_cast<double>(hp.n_ff);
+  // Experts touched: the expected number of distinct experts among rows·k uniform picks.
+  const double touched = e * (1 - std::pow(1 - 1 / e, rows * k));
+  return {{"Q/K/V projections + norms + RoPE", 2 * rows * d * (q + kvn), d * (q + kvn) * bytes_per_weight},
+          {"attention core (QK^T, softmax, PV)", 2 * 2 * rows * keys * q, 0},
+          {"attention output projection", 2 * rows * q * d, q * d * bytes_per_weight},
+          {"dense GeGLU MLP", 3 * 2 * rows * d * f, 3 * d * f * bytes_per_weight},
+          {"router + grouping + gather", 2 * rows * d * e, d * e * 4},
+          {"experts (grouped matmuls)", 3 * 2 * rows * k * d * fe, touched * 3 * d * fe * bytes_per_weight},
+          {"combine, norms, residual", 0, 0}};
+}
+
+// Memory read bandwidth: the best of a few passes summing a 1 GiB buffer on `threads` threads.
+double MeasureReadBandwidth(int threads) {
+  const size_t n = (size_t{1} << 30) / sizeof(float);
+  std::vector<float> buf(n, 1.0f);
+  double best = 0;
+  for (int rep = 0; rep < 4; ++rep) {
+    const double t0 = dllm::bench::Now();
+    double total = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : total)
+    {
+      // 16 independent lanes, so the compiler vectorises the loads without reordering sums.
+      float acc[16] = {};
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < static_cast<int64_t>(n); i += 16) {
+        for (int j = 0; j < 16; ++j) acc[j] += buf[static_cast<size_t>(i + j)];
+      }
+      for (float a : acc) total += a;
+    }
+    const double dt = dllm::bench::Now() - t0;
+    if (total != static_cast<double>(n)) std::fprintf(stderr, "bandwidth check failed\n");
+    best = std::max(best, static_cast<double>(n * sizeof(float)) / dt);
+  }
+  return best;
 }
 
 // Peak resident set size of this process (VmHWM), bytes; 0 if unknown.
@@ -143,12 +195,21 @@ int main(int argc, char** argv) {
   p.max_steps = steps;
   p.max_new_tokens = hp.canvas_length;
   std::vector<double> layer_time(static_cast<size_t>(hp.n_layer), 0.0);
+  dllm::Forward::Timing::Parts parts_sum;
   int observed = 0;
   dllm::GenerateCallbacks cb;
   cb.on_step = [&](const dllm::StepInfo& info) {
     if (info.step > 0) {  // step 0 includes one-off warm-up (primitive creation, page faults)
       const auto& t = session.forward().last_timing().per_layer;
       for (size_t i = 0; i < t.size(); ++i) layer_time[i] += t[i];
+      const auto& pt = session.forward().last_timing().parts;
+      parts_sum.qkv += pt.qkv;
+      parts_sum.attn_core += pt.attn_core;
+      parts_sum.attn_out += pt.attn_out;
+      parts_sum.dense += pt.dense;
+      parts_sum.router += pt.router;
+      parts_sum.experts += pt.experts;
+      parts_sum.combine += pt.combine;
       ++observed;
     }
     return true;
@@ -157,6 +218,7 @@ int main(int argc, char** argv) {
   // A second run: prompt encode and steps without first-touch costs.
   session.Reset();
   std::fill(layer_time.begin(), layer_time.end(), 0.0);
+  parts_sum = {};
   observed = 0;
   session.Generate(prompt, p, cb);
   const dllm::Metrics m = session.metrics();
@@ -204,6 +266,51 @@ int main(int argc, char** argv) {
   }
   row("prompt encode (all rows)", m.prompt_seconds, prefill_flops);
   std::printf("(percentages are of the %s peak, the weights' type)\n", peak_name);
+  // The layers by component: compute against the peak, weight traffic against bandwidth.
+  {
+    const double bw = MeasureReadBandwidth(threads);
+    const dllm::GgmlTypeTraits* tt = dllm::FindGgmlType(static_cast<uint32_t>(wtype));
+    const double bpw = tt ? tt->type_size / static_cast<double>(tt->block_size) : 4.0;
+    std::vector<Component> total;
+    for (const dllm::LayerShape& l : hp.layers) {
+      const double reach = l.sliding ? std::min<double>(context, hp.sliding_window - 1) : context;
+      auto c = LayerComponents(hp, l, static_cast<double>(hp.canvas_length),
+                               reach + static_cast<double>(hp.canvas_length), bpw);
+      if (total.empty()) {
+        total = c;
+      } else {
+        for (size_t i = 0; i < c.size(); ++i) {
+          total[i].flops += c[i].flops;
+          total[i].weight_bytes += c[i].weight_bytes;
+        }
+      }
+    }
+    const double obs = std::max(1, observed);
+    const double secs[] = {parts_sum.qkv, parts_sum.attn_core, parts_sum.attn_out, parts_sum.dense,
+                           parts_sum.router, parts_sum.experts, parts_sum.combine};
+    std::printf("\nlayers by component (all %lld layers, per step); memory read bandwidth %.1f GB/s\n",
+                static_cast<long long>(hp.n_layer), bw * 1e-9);
+    std::printf("%-36s %8s %6s %9s %8s %10s %8s\n", "component", "ms", "share", "GFLOP/s",
+                "of peak", "weight GB/s", "of BW");
+    double sum = 0;
+    for (double s : secs) sum += s;
+    for (size_t i = 0; i < total.size(); ++i) {
+      const double s = secs[i] / obs;
+      std::printf("%-36s %8.1f %5.1f%% ", total[i].name, s * 1e3, 100 * secs[i] / sum);
+      if (total[i].flops > 0) {
+        std::printf("%9.1f %7.1f%% ", total[i].flops / s * 1e-9,
+                    100 * total[i].flops / s * 1e-9 / type_peak);
+      } else {
+        std::printf("%9s %8s ", "-", "-");
+      }
+      if (total[i].weight_bytes > 0) {
+        std::printf("%10.1f %7.1f%%\n", total[i].weight_bytes / s * 1e-9,
+                    100 * total[i].weight_bytes / s / bw);
+      } else {
+        std::printf("%10s %8s\n", "-", "-");
+      }
+    }
+  }
   std::printf("sampling share of the step: %.1f%%; self-conditioning / output head time: %.2f\n",
               100.0 * t_sample / t_step, t_sc / t_head);
 

@@ -39,6 +39,8 @@ void Forward::Attention(int il, Mode mode, const float* a, int64_t m, int64_t po
   float* q = s_->q.data();
   float* k = s_->k.data();
   float* v = s_->v.data();
+  Timing::Parts& parts = timing_.parts;
+  auto mark = std::chrono::steady_clock::now();
 
   if (!kv_only) gemm::Linear(gemm_, a, m, d, View(w.attn_q), q, qw);
   gemm::Linear(gemm_, a, m, d, View(w.attn_k), k, kvw);
@@ -73,6 +75,8 @@ void Forward::Attention(int il, Mode mode, const float* a, int64_t m, int64_t po
     kernels::RmsNormRows(v + i * kvw, static_cast<size_t>(n_kv), static_cast<size_t>(hd),
                          static_cast<size_t>(hd), nullptr, hp.rms_eps);
   }
+
+  Lap(parts.qkv, &mark);
 
   // Which keys the queries see.
   KeySpan span1, span2;
@@ -164,7 +168,9 @@ void Forward::Attention(int il, Mode mode, const float* a, int64_t m, int64_t po
       }
     }
   });
+  Lap(parts.attn_core, &mark);
   gemm::Linear(gemm_, attn, m, qw, View(w.attn_output), out, d);
+  Lap(parts.attn_out, &mark);
 }
 
 }  // namespace dllm

@@ -19,6 +19,8 @@ void Forward::FeedForward(int il, float* h, int64_t m) {
   const LayerWeights& w = model_.layers()[static_cast<size_t>(il)];
   const int64_t d = hp.n_embd, f = hp.n_ff;
   const size_t du = static_cast<size_t>(d);
+  Timing::Parts& parts = timing_.parts;
+  auto mark = std::chrono::steady_clock::now();
 
   // Dense branch: RMSNorm -> GeGLU -> RMSNorm.
   float* a = s_->a.data();
@@ -33,9 +35,11 @@ void Forward::FeedForward(int il, float* h, int64_t m) {
   gemm::Linear(gemm_, a, m, d, View(w.ffn_up), u, f);
   kernels::GeluTanhMul(g, u, g, static_cast<size_t>(m * f));
   gemm::Linear(gemm_, g, m, f, View(w.ffn_down), dense, d);
+  Lap(parts.dense, &mark);
 
   float* moe = s_->moe.data();
   Moe(il, h, m, moe);
+  mark = std::chrono::steady_clock::now();
 
   // h += RMSNorm(RMSNorm(dense; post_ffw_norm_1) + moe; post_ffw_norm)
 #pragma omp parallel for schedule(static)
@@ -46,6 +50,7 @@ void Forward::FeedForward(int il, float* h, int64_t m) {
     kernels::RmsNorm(row, w.post_ffw_norm.data(), row, du, hp.rms_eps);
     kernels::AddScaled(h + i * d, row, 1.0f, du);
   }
+  Lap(parts.combine, &mark);
 }
 
 void Forward::Moe(int il, const float* h, int64_t m, float* out) {
@@ -53,6 +58,8 @@ void Forward::Moe(int il, const float* h, int64_t m, float* out) {
   const LayerWeights& w = model_.layers()[static_cast<size_t>(il)];
   const int64_t d = hp.n_embd, n_exp = hp.n_expert, k = hp.n_expert_used, fe = hp.n_ff_exp;
   const size_t du = static_cast<size_t>(d);
+  Timing::Parts& parts = timing_.parts;
+  auto mark = std::chrono::steady_clock::now();
 
   // Router on the un-normed residual: RMSNormNoScale(h) ⊙ scale · D^-1/2, softmax, top-k,
   // renormalise, times the per-expert output scale.
@@ -119,6 +126,7 @@ void Forward::Moe(int il, const float* h, int64_t m, float* out) {
   for (int64_t at = 0; at < m * k; ++at) {
     std::memcpy(gathered + at * d, x2 + (slot_of[at] / k) * d, du * sizeof(float));
   }
+  Lap(parts.router, &mark);
   float* gu = s_->gu.data();
   float* act = s_->act.data();
   float* ye = s_->ye.data();
@@ -147,6 +155,8 @@ void Forward::Moe(int il, const float* h, int64_t m, float* out) {
     gemm::Linear(ctx, acte, rows, fe, RowsView(w.ffn_down_exps, e * d, d), ye + offset[e] * d, d);
   });
 
+  Lap(parts.experts, &mark);
+
   // out[row] = Σ_j weight_j · y_j, in slot order (deterministic), then the MoE post-norm.
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < m; ++i) {
@@ -158,6 +168,7 @@ void Forward::Moe(int il, const float* h, int64_t m, float* out) {
     }
     kernels::RmsNorm(row, w.post_ffw_norm_2.data(), row, du, hp.rms_eps);
   }
+  Lap(parts.combine, &mark);
 }
 
 }  // namespace dllm

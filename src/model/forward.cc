@@ -27,6 +27,12 @@ Forward::Forward(const Model& model, gemm::Context& gemm, int64_t max_rows)
 
 Forward::~Forward() = default;
 
+void Forward::Lap(double& part, std::chrono::steady_clock::time_point* mark) {
+  const auto now = std::chrono::steady_clock::now();
+  part += std::chrono::duration<double>(now - *mark).count();
+  *mark = now;
+}
+
 void Forward::CheckTokens(const int32_t* tokens, int64_t m) const {
   const int64_t v = model_.hparams().n_vocab;
   for (int64_t i = 0; i < m; ++i) {
@@ -59,6 +65,7 @@ void Forward::Encode(const int32_t* tokens, int64_t m, KvCache& cache, ForwardTr
     trace->input.clear();
     trace->layers.assign(static_cast<size_t>(hp.n_layer), {});
   }
+  timing_.parts = Timing::Parts();
   for (int64_t done = 0; done < m;) {
     const int64_t rows = std::min(max_rows_, m - done);
     float* h = s_->h.data();
@@ -161,6 +168,7 @@ void Forward::Denoise(const int32_t* canvas, int64_t c, const float* sc_probs,
   }
   const int64_t pos0 = cache.n_tokens();
   timing_.per_layer.resize(static_cast<size_t>(hp.n_layer));
+  timing_.parts = Timing::Parts();
   for (int il = 0; il < hp.n_layer; ++il) {
     const auto tl = Clock::now();
     Layer(il, Mode::kDenoise, h, c, pos0, nullptr, &cache.layer(il), false);
@@ -195,15 +203,19 @@ void Forward::Layer(int il, Mode mode, float* h, int64_t m, int64_t pos0,
   const HParams& hp = model_.hparams();
   const LayerWeights& w = model_.layers()[static_cast<size_t>(il)];
   const int64_t d = hp.n_embd;
+  Timing::Parts& parts = timing_.parts;
+  auto mark = std::chrono::steady_clock::now();
   float* a = s_->a.data();
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < m; ++i) {
     kernels::RmsNorm(h + i * d, w.attn_norm.data(), a + i * d, static_cast<size_t>(d),
                      hp.rms_eps);
   }
+  Lap(parts.qkv, &mark);
   float* o = s_->o.data();
   Attention(il, mode, a, m, pos0, enc_cache, dec_cache, kv_only, o);
   if (kv_only) return;
+  mark = std::chrono::steady_clock::now();
   // h += RMSNorm(o; post_attention_norm)
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < m; ++i) {
@@ -211,9 +223,12 @@ void Forward::Layer(int il, Mode mode, float* h, int64_t m, int64_t pos0,
                      hp.rms_eps);
     kernels::AddScaled(h + i * d, o + i * d, 1.0f, static_cast<size_t>(d));
   }
+  Lap(parts.combine, &mark);
   FeedForward(il, h, m);
+  mark = std::chrono::steady_clock::now();
   const float scale = mode == Mode::kEncode ? w.enc_layer_output_scale : w.layer_output_scale;
   kernels::Scale(h, scale, static_cast<size_t>(m * d));
+  Lap(parts.combine, &mark);
 }
 
 }  // namespace dllm

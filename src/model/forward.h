@@ -5,6 +5,7 @@
 //             input RMSNormNoScale(E[t]·√D + SC), uses layer_output_scale, returns logits.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -52,6 +53,16 @@ class Forward {
   struct Timing {
     double self_cond = 0, layers = 0, head = 0;
     std::vector<double> per_layer;  // seconds of each layer
+    // The layers' time split by component, summed over all layers (seconds).
+    struct Parts {
+      double qkv = 0;        // Q/K/V projections + q/k/v norms + RoPE
+      double attn_core = 0;  // QKᵀ, mask, softmax, PV
+      double attn_out = 0;   // output projection
+      double dense = 0;      // dense GeGLU MLP (incl. its pre-norm)
+      double router = 0;     // router norm, logits, softmax, top-k, grouping, gather
+      double experts = 0;    // the experts' matmuls + GeGLU
+      double combine = 0;    // weighted expert sum, norms, residual updates
+    } parts;
   };
   const Timing& last_timing() const { return timing_; }
 
@@ -69,6 +80,8 @@ class Forward {
   void FeedForward(int il, float* h, int64_t m);
   void Moe(int il, const float* h, int64_t m, float* out);
   void CheckTokens(const int32_t* tokens, int64_t m) const;
+  // Adds the time since *mark to `part` and moves *mark to now.
+  static void Lap(double& part, std::chrono::steady_clock::time_point* mark);
 
   const Model& model_;
   gemm::Context& gemm_;
