@@ -17,7 +17,6 @@ CanvasDecoder::CanvasDecoder(int64_t canvas_length, int64_t vocab)
     : length_(canvas_length), vocab_(vocab) {
   const size_t c = static_cast<size_t>(canvas_length);
   logits_.resize(c * static_cast<size_t>(vocab));
-  probs_.resize(c * static_cast<size_t>(vocab));
   entropy_.resize(c);
   uniforms_.resize(c);
   canvas_.resize(c);
@@ -37,7 +36,8 @@ CanvasDecoder::Outcome CanvasDecoder::Run(const Denoiser& denoise, const Generat
   int stable = 0;
   for (int step = 0; step < p.max_steps; ++step) {
     const auto t0 = Clock::now();
-    denoise(canvas_.data(), step == 0 ? nullptr : probs_.data(), logits_.data());
+    // After step 0, logits_ holds the previous step's softmax: the self-conditioning input.
+    denoise(canvas_.data(), step == 0 ? nullptr : logits_.data(), logits_.data());
     const auto ts = Clock::now();
     for (float& u : uniforms_) u = rng.Uniform01();
     for (int32_t& r : renoise_) r = static_cast<int32_t>(rng.UniformInt(v));
@@ -45,7 +45,7 @@ CanvasDecoder::Outcome CanvasDecoder::Run(const Denoiser& denoise, const Generat
     // The softmax is the next step's self-conditioning input; the last step needs none.
     const bool need_probs = step + 1 < p.max_steps;
     SampleCanvas(logits_.data(), length_, vocab_, inv_t, uniforms_.data(), p.argmax_only,
-                 need_probs ? probs_.data() : nullptr, argmax_.data(), sample_.data(),
+                 need_probs ? logits_.data() : nullptr, argmax_.data(), sample_.data(),
                  entropy_.data());
     AcceptByEntropy(entropy_.data(), length_, p.entropy_bound, accepted_.data());
     double mean_h = 0;

@@ -14,7 +14,9 @@
 namespace dllm {
 
 // Writes raw (soft-capped) logits [canvas, vocab] for `canvas`; `sc_probs` is the previous
-// step's softmax(Z) [canvas, vocab] or nullptr on a canvas's first step.
+// step's softmax(Z) [canvas, vocab] or nullptr on a canvas's first step. sc_probs is the SAME
+// buffer as logits (the decoder keeps one [canvas, vocab] array: 256 MiB at the released
+// model's size): a denoiser must read sc_probs completely before it writes logits.
 using Denoiser = std::function<void(const int32_t* canvas, const float* sc_probs, float* logits)>;
 
 class CanvasDecoder {
@@ -35,7 +37,7 @@ class CanvasDecoder {
 
  private:
   int64_t length_, vocab_;
-  std::vector<float> logits_, probs_, entropy_, uniforms_;
+  std::vector<float> logits_, entropy_, uniforms_;  // logits_ holds the softmax after sampling
   std::vector<int32_t> canvas_, argmax_, prev_argmax_, sample_, renoise_;
   std::vector<uint8_t> accepted_;
 };

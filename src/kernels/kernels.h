@@ -64,7 +64,8 @@ struct RowStats {
 // m = max z, argmax = lowest index of m, e_v = exp(z_v − m), S = Σ e_v,
 // entropy = log S − Σ π_v (z_v − m), sample = smallest v with Σ_{j≤v} e_j > u·S, else the
 // last v with e_v > 0. argmax_only: sample = argmax and the sampling scan is skipped.
-// probs_out (nullable, n floats, may not alias raw): receives softmax(z) as float32.
+// probs_out (nullable, n floats): receives softmax(z) as float32. It may be raw itself (the row
+// is then overwritten in place) but must not overlap it otherwise.
 //
 // inv_t > 0 and finite; u in [0, 1). raw may contain −inf (probability 0). n ≤ INT32_MAX.
 // Degenerate rows: n == 0 gives {−1, −1, NaN}; every z = −inf gives {0, 0, NaN} and NaN

@@ -91,8 +91,10 @@ HWY_INLINE size_t ScanForCrossing(DF d, const float* HWY_RESTRICT p, size_t len,
 
 }  // namespace sample_detail
 
-RowStats SampleRow(const float* HWY_RESTRICT raw, size_t n, float inv_t, float u,
-                   bool argmax_only, float* HWY_RESTRICT probs_out) {
+// raw and probs_out may be the same array (in place): pass B reads each vector of raw just
+// before it writes the same positions, and nothing reads raw after pass B. (No HWY_RESTRICT.)
+RowStats SampleRow(const float* raw, size_t n, float inv_t, float u, bool argmax_only,
+                   float* probs_out) {
   using sample_detail::Chunk;
   using sample_detail::LoadZ;
   const float kNaN = std::numeric_limits<float>::quiet_NaN();

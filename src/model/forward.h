@@ -38,7 +38,8 @@ class Forward {
   // Denoises a canvas of `c` tokens at positions cache.n_tokens() ... . `sc_probs` is the
   // previous step's softmax over the vocabulary [c, V], or nullptr for "no self-conditioning"
   // (the first step of a canvas: the signal is then exactly zero). Writes soft-capped logits
-  // [c, V] to `logits`.
+  // [c, V] to `logits`. sc_probs may be the same array as logits (it is read completely before
+  // the output head writes).
   void Denoise(const int32_t* canvas, int64_t c, const float* sc_probs, const KvCache& cache,
                float* logits, ForwardTrace* trace = nullptr);
 

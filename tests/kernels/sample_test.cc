@@ -327,6 +327,31 @@ TEST_CASE("SampleRow: ties, all equal, one huge, -inf entries, large inv_t, edge
   });
 }
 
+TEST_CASE("SampleRow in place (probs_out == raw) equals the out-of-place call, every target") {
+  // The decoder keeps one [canvas, vocab] buffer: the logits are replaced by their softmax.
+  for (size_t n : {size_t{1}, size_t{7}, size_t{100}, size_t{4099}, size_t{70000}}) {
+    for (int kind = 0; kind < 4; ++kind) {
+      const std::vector<float> raw = RealisticRow(n, kind, static_cast<uint32_t>(n * 10 + kind));
+      ForEachTarget([&](const std::string& target) {
+        CAPTURE(target);
+        CAPTURE(n);
+        CAPTURE(kind);
+        for (size_t offset : {size_t{0}, size_t{1}, size_t{3}}) {  // misaligned rows too
+          std::vector<float> out(n), buf(n + offset);
+          std::copy(raw.begin(), raw.end(), buf.begin() + static_cast<std::ptrdiff_t>(offset));
+          float* row = buf.data() + offset;
+          const auto a = dllm::kernels::SampleRow(raw.data(), n, 1.25f, 0.37f, false, out.data());
+          const auto b = dllm::kernels::SampleRow(row, n, 1.25f, 0.37f, false, row);
+          CHECK(a.argmax == b.argmax);
+          CHECK(a.sample == b.sample);
+          CHECK(a.entropy == b.entropy);
+          CHECK(std::equal(out.begin(), out.end(), row));
+        }
+      });
+    }
+  }
+}
+
 TEST_CASE("ref::SampleRow and ref::Softmax equal an independent long double computation") {
   for (size_t n : {size_t{17}, size_t{4099}, size_t{262144}}) {
     for (int kind = 0; kind < 4; ++kind) {
