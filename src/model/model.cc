@@ -128,9 +128,10 @@ class TensorLoader {
     const gguf::TensorInfo& t = Get(name, dims);
     const GgmlType type = static_cast<GgmlType>(t.type_id);
     if (!IsSupportedWeightType(type)) {
-      Throw(ErrorCode::kUnsupported, "tensor '" + name + "' has type " +
-                                         GgmlTypeName(t.type_id) +
-                                         ", which this build of dllm cannot compute with");
+      Throw(ErrorCode::kUnsupported,
+            "tensor '" + name + "' has type " + GgmlTypeName(t.type_id) +
+                ", which this build of dllm cannot compute with (supported: F32, F16, BF16, "
+                "Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)");
     }
     WeightTensor w;
     w.name = name;
@@ -138,9 +139,17 @@ class TensorLoader {
     for (size_t i = 0; i < dims.size(); ++i) w.ne[i] = static_cast<int64_t>(dims[i]);
     w.data = t.data;
     w.n_bytes = t.n_bytes;
+    // Rows (and so every expert's slice of a stacked tensor, which starts at a row boundary)
+    // must be whole blocks: the gemm kernels, the embedding lookup and the per-expert views all
+    // address rows as data + i * row_bytes. The reader checks this too; keep the check here so
+    // the invariant holds for any File.
     if (!GgmlRowBytes(t.type_id, dims[0], &w.row_bytes)) {
       FormatError("tensor '" + name + "': row of " + std::to_string(dims[0]) +
                   " values is not a whole number of " + GgmlTypeName(t.type_id) + " blocks");
+    }
+    if (w.row_bytes * static_cast<uint64_t>(w.rows()) != t.n_bytes) {
+      FormatError("tensor '" + name + "': " + std::to_string(t.n_bytes) +
+                  " bytes do not match its shape and type " + GgmlTypeName(t.type_id));
     }
     return w;
   }
@@ -193,15 +202,10 @@ class TensorLoader {
 }  // namespace
 
 bool IsSupportedWeightType(GgmlType type) {
-  switch (type) {
-    case GgmlType::kF32:
-    case GgmlType::kF16:
-    case GgmlType::kBF16:
-    case GgmlType::kQ8_0:
-      return true;
-    default:
-      return false;
-  }
+  // Every type with an exact row decoder: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and
+  // Q2_K..Q6_K. gemm::Linear/LinearT compute with all of them in place (the weights stay in the
+  // mapping), and the embedding lookup decodes single rows with quant::DequantizeRow.
+  return quant::CanDequantize(type);
 }
 
 uint64_t KvCacheBytes(const HParams& hp, int64_t n_ctx) {

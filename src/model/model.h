@@ -74,7 +74,11 @@ class Model {
   std::vector<int32_t> eog_ids_;
 };
 
-// Weight types the engine can compute with (matrices). Other types load-fail naming the tensor.
+// Weight types the engine can compute with (matrices: embedding, attention, dense FFN, experts,
+// router, self-conditioning): F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K,
+// Q6_K. They stay in the file's format in the mapping (no dequantized copy). Other types (IQ*,
+// Q8_K, TQ*, MXFP4, ...) load-fail with kUnsupported naming the tensor and the type. Norm and
+// scale vectors must be F32, F16 or BF16.
 bool IsSupportedWeightType(GgmlType type);
 
 // Bytes of f32 KV cache a session with `n_ctx` tokens of context needs (sliding layers keep only

@@ -1,36 +1,42 @@
 // dllm-mkmodel: writes a random-weight DiffusionGemma GGUF (for tests and benchmarks).
 //
-//   dllm-mkmodel [--preset tiny|real-dims] [--layers N] [--type f32|f16|bf16|q8_0]
-//                [--seed S] [--embd D] [--vocab V] [--canvas C] [--window W] [--experts E]
-//                [--experts-used K] [--split-experts] -o OUT.gguf
+//   dllm-mkmodel [--preset tiny|tiny-quant|real-dims] [--layers N] [--type TARGET]
+//                [--embedding-type TYPE] [--seed S] [--embd D] [--vocab V] [--canvas C]
+//                [--window W] [--experts E] [--experts-used K] [--split-experts] -o OUT.gguf
+//
+// TARGET is any dllm-quantize target (docs/quantization.md): Q4_K_M, Q5_K_M, F32, F16, BF16,
+// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K (case-insensitive). Tensor types then
+// follow that target's rules (router and vectors F32), so e.g. `--preset real-dims --type
+// q4_k_m` has the published Q4_K_M file's type mix. Without --type: tiny/tiny-quant are all F32,
+// real-dims has BF16 matrices (router included) as before.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
 
+#include "quant/mix.h"
 #include "synthetic.h"
 #include "util/error.h"
 
 namespace {
 
-void Usage() {
-  std::fprintf(stderr,
-               "usage: dllm-mkmodel [--preset tiny|real-dims] [--layers N] "
-               "[--type f32|f16|bf16|q8_0]\n"
-               "                    [--embedding-type T] [--seed S] [--embd D] [--vocab V] "
-               "[--canvas C]\n"
-               "                    [--window W] [--experts E] [--experts-used K] "
-               "[--split-experts] -o OUT.gguf\n");
+std::string TargetList() {
+  std::string s;
+  for (const std::string& n : dllm::quant::MixTargetNames()) s += (s.empty() ? "" : ", ") + n;
+  return s;
 }
 
-bool ParseType(const std::string& s, dllm::GgmlType* t) {
-  if (s == "f32") *t = dllm::GgmlType::kF32;
-  else if (s == "f16") *t = dllm::GgmlType::kF16;
-  else if (s == "bf16") *t = dllm::GgmlType::kBF16;
-  else if (s == "q8_0") *t = dllm::GgmlType::kQ8_0;
-  else return false;
-  return true;
+void Usage() {
+  std::fprintf(stderr,
+               "usage: dllm-mkmodel [--preset tiny|tiny-quant|real-dims] [--layers N] "
+               "[--type TARGET]\n"
+               "                    [--embedding-type TYPE] [--seed S] [--embd D] [--vocab V] "
+               "[--canvas C]\n"
+               "                    [--window W] [--experts E] [--experts-used K] "
+               "[--split-experts] -o OUT.gguf\n"
+               "TARGET / TYPE: %s\n",
+               TargetList().c_str());
 }
 
 int64_t ParseInt(const char* flag, const char* s) {
@@ -86,10 +92,13 @@ int main(int argc, char** argv) {
   dllm::SyntheticConfig c;
   if (preset == "tiny") {
     c = dllm::SyntheticConfig::Tiny();
+  } else if (preset == "tiny-quant") {
+    c = dllm::SyntheticConfig::TinyQuant();
   } else if (preset == "real-dims") {
     c = dllm::SyntheticConfig::RealDims(layers > 0 ? layers : 2);
   } else {
-    std::fprintf(stderr, "dllm-mkmodel: unknown preset '%s' (tiny, real-dims)\n", preset.c_str());
+    std::fprintf(stderr, "dllm-mkmodel: unknown preset '%s' (tiny, tiny-quant, real-dims)\n",
+                 preset.c_str());
     return 2;
   }
   if (layers > 0) c.n_layer = layers;
@@ -101,14 +110,25 @@ int main(int argc, char** argv) {
   if (experts > 0) c.n_expert = experts;
   if (experts_used > 0) c.n_expert_used = experts_used;
   if (split) c.fused_gate_up = false;
-  if (!type.empty() && !ParseType(type, &c.weight_type)) {
-    std::fprintf(stderr, "dllm-mkmodel: unknown --type '%s' (f32, f16, bf16, q8_0)\n",
-                 type.c_str());
-    return 2;
+  dllm::quant::MixTarget target;
+  if (!type.empty()) {
+    if (!dllm::quant::ParseMixTarget(type, &target)) {
+      std::fprintf(stderr, "dllm-mkmodel: unknown --type '%s' (%s)\n", type.c_str(),
+                   TargetList().c_str());
+      return 2;
+    }
+    c.quant_target = target.name;
   }
-  if (!embedding_type.empty() && !ParseType(embedding_type, &c.embedding_type)) {
-    std::fprintf(stderr, "dllm-mkmodel: unknown --embedding-type '%s'\n", embedding_type.c_str());
-    return 2;
+  if (!embedding_type.empty()) {
+    dllm::quant::MixTarget e;
+    if (!dllm::quant::ParseMixTarget(embedding_type, &e) ||
+        e.kind != dllm::quant::MixTarget::Kind::kSingle) {
+      std::fprintf(stderr, "dllm-mkmodel: unknown --embedding-type '%s' (a single type)\n",
+                   embedding_type.c_str());
+      return 2;
+    }
+    c.embedding_type = e.base;
+    c.embedding_type_override = static_cast<int>(e.base);
   }
   try {
     dllm::WriteSyntheticModel(c, out);

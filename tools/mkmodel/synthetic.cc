@@ -8,6 +8,7 @@
 
 #include "gguf/value.h"
 #include "gguf/writer.h"
+#include "quant/mix.h"
 #include "quant/quant.h"
 #include "util/error.h"
 #include "util/rng.h"
@@ -38,14 +39,14 @@ std::vector<float> RandomValues(uint64_t seed, uint64_t stream, size_t n, float 
   return v;
 }
 
+// general.file_type (llama_ftype) of a file whose matrices are all of type t.
 uint32_t FileType(GgmlType t) {
-  switch (t) {
-    case GgmlType::kF32: return 0;
-    case GgmlType::kF16: return 1;
-    case GgmlType::kQ8_0: return 7;
-    case GgmlType::kBF16: return 32;
-    default: return 0;
-  }
+  quant::MixTarget target;
+  return quant::ParseMixTarget(GgmlTypeName(t), &target) ? target.file_type : 0;
+}
+
+bool IsBlockQuantized(GgmlType t) {
+  return t != GgmlType::kF32 && t != GgmlType::kF16 && t != GgmlType::kBF16;
 }
 
 // The tokenizer vocabulary of a synthetic model: Gemma's special ids at 0..4, the Gemma 4 turn
@@ -103,11 +104,38 @@ Vocab MakeVocab(int64_t n) {
 
 class Builder {
  public:
-  explicit Builder(const SyntheticConfig& c) : c_(c) {}
-
-  void Matrix(const std::string& name, std::vector<uint64_t> dims, float sigma) {
-    Tensor(name, c_.weight_type, std::move(dims), 0.0f, sigma);
+  explicit Builder(const SyntheticConfig& c) : c_(c) {
+    if (!c.quant_target.empty()) {
+      if (!quant::ParseMixTarget(c.quant_target, &target_)) {
+        Throw(ErrorCode::kInvalidArgument, "unknown quantization target '" + c.quant_target + "'");
+      }
+      use_target_ = true;
+      mix_.n_layer = static_cast<int>(c.n_layer);
+      for (bool s : c.Pattern()) mix_.n_attn_v += s ? 1 : 0;  // V exists on sliding layers
+    }
   }
+
+  bool use_target() const { return use_target_; }
+  const quant::MixTarget& target() const { return target_; }
+
+  // A weight matrix: the configured weight type, or the target's rule for this name.
+  void Matrix(const std::string& name, std::vector<uint64_t> dims, float sigma) {
+    const GgmlType type = TypeFor(name, dims, c_.weight_type);
+    Tensor(name, type, std::move(dims), 0.0f, sigma);
+  }
+
+  GgmlType TypeFor(const std::string& name, const std::vector<uint64_t>& dims,
+                   GgmlType configured) {
+    if (!use_target_) return configured;
+    const quant::TypeChoice choice = quant::ChooseType(target_, name, dims, mix_);
+    if (name.find("attn_v.weight") != std::string::npos) ++mix_.attn_v_index;
+    if (name == "token_embd.weight" && c_.embedding_type_override >= 0) {
+      return static_cast<GgmlType>(c_.embedding_type_override);
+    }
+    return choice.quantize ? choice.type : GgmlType::kF32;
+  }
+
+  bool any_block_quantized() const { return any_block_quantized_; }
   void Vector(const std::string& name, uint64_t n, float mean, float sigma) {
     Tensor(name, GgmlType::kF32, {n}, mean, sigma);
   }
@@ -134,6 +162,7 @@ class Builder {
       quant::QuantizeRow(type, v.data() + r * row, bytes->data() + r * row_bytes,
                          static_cast<int64_t>(row));
     }
+    any_block_quantized_ |= IsBlockQuantized(type);
     w_.AddTensorView(name, static_cast<uint32_t>(type), std::move(dims), bytes->data(),
                      bytes->size());
     keep_.push_back(std::move(bytes));
@@ -146,6 +175,10 @@ class Builder {
   gguf::Writer w_;
   uint64_t stream_ = 0;
   std::vector<std::shared_ptr<std::vector<uint8_t>>> keep_;
+  bool use_target_ = false;
+  quant::MixTarget target_;
+  quant::MixContext mix_;
+  bool any_block_quantized_ = false;
 };
 
 void Build(const SyntheticConfig& c, Builder& b) {
@@ -160,7 +193,8 @@ void Build(const SyntheticConfig& c, Builder& b) {
   const std::string a = "diffusion-gemma.";
   w.AddMetadata("general.architecture", Value::Str("diffusion-gemma"));
   w.AddMetadata("general.name", Value::Str(c.name));
-  w.AddMetadata("general.file_type", Value::U32(FileType(c.weight_type)));
+  w.AddMetadata("general.file_type",
+                Value::U32(b.use_target() ? b.target().file_type : FileType(c.weight_type)));
   w.AddMetadata(a + "context_length", Value::U32(static_cast<uint32_t>(c.context_length)));
   w.AddMetadata(a + "embedding_length", Value::U32(static_cast<uint32_t>(c.n_embd)));
   w.AddMetadata(a + "block_count", Value::U32(static_cast<uint32_t>(c.n_layer)));
@@ -215,8 +249,9 @@ void Build(const SyntheticConfig& c, Builder& b) {
 
   const uint64_t d = static_cast<uint64_t>(c.n_embd);
   const float sd = 1.0f / std::sqrt(static_cast<float>(d));
-  b.Tensor("token_embd.weight", c.embedding_type, {d, static_cast<uint64_t>(c.n_vocab)}, 0,
-           c.embedding_sigma);
+  const std::vector<uint64_t> embd_dims = {d, static_cast<uint64_t>(c.n_vocab)};
+  b.Tensor("token_embd.weight", b.TypeFor("token_embd.weight", embd_dims, c.embedding_type),
+           embd_dims, 0, c.embedding_sigma);
   b.Vector("output_norm.weight", d, 1.0f, 0.05f);
   bool any_global = false;
   for (bool s : pattern) any_global |= !s;
@@ -247,8 +282,8 @@ void Build(const SyntheticConfig& c, Builder& b) {
     b.Matrix(p + "attn_k.weight", {d, nkv * hd}, sd);
     if (sliding) b.Matrix(p + "attn_v.weight", {d, nkv * hd}, sd);
     b.Matrix(p + "attn_output.weight", {qo, d}, 1.0f / std::sqrt(static_cast<float>(qo)));
-    b.Vector(p + "attn_q_norm.weight", hd, 1.0f, 0.05f);
-    b.Vector(p + "attn_k_norm.weight", hd, 1.0f, 0.05f);
+    b.Vector(p + "attn_q_norm.weight", hd, c.qk_norm_mean, 0.05f * c.qk_norm_mean);
+    b.Vector(p + "attn_k_norm.weight", hd, c.qk_norm_mean, 0.05f * c.qk_norm_mean);
     b.Vector(p + "post_attention_norm.weight", d, 1.0f, 0.05f);
     const float scale = 0.8f + 0.02f * static_cast<float>(il % 5);
     b.Literal(p + "layer_output_scale.weight", {scale});
@@ -272,11 +307,27 @@ void Build(const SyntheticConfig& c, Builder& b) {
     b.Vector(p + "post_ffw_norm_2.weight", d, 1.0f, 0.05f);
     b.Vector(p + "post_ffw_norm.weight", d, 1.0f, 0.05f);
   }
+  // llama.cpp marks files holding block-quantized tensors with the quantization format version
+  // (GGML_QNT_VERSION 2), after all other keys; dllm-quantize does the same.
+  if (b.any_block_quantized()) w.AddMetadata("general.quantization_version", Value::U32(2));
 }
 
 }  // namespace
 
 SyntheticConfig SyntheticConfig::Tiny() { return SyntheticConfig(); }
+
+SyntheticConfig SyntheticConfig::TinyQuant() {
+  SyntheticConfig c;
+  c.name = "synthetic-tiny-quant";
+  c.n_embd = 256;
+  c.n_ff = 288;
+  c.n_ff_sc = 288;
+  c.head_dim_sliding = 64;
+  c.head_dim_global = 128;
+  c.n_ff_exp = 96;
+  c.qk_norm_mean = 0.4f;
+  return c;
+}
 
 SyntheticConfig SyntheticConfig::RealDims(int64_t n_layers) {
   SyntheticConfig c;
