@@ -1,17 +1,36 @@
-// The machine's measured arithmetic peak, the yardstick of every dllm benchmark: the best
-// throughput of a large oneDNN matmul (M = 256, K = N = 4096) on the given threads, per data
-// type. Figures are GFLOP/s (multiply and add count as two).
+// The machine's measured arithmetic peak, the yardstick of every dllm benchmark: per data type,
+// the best throughput of large oneDNN matmuls (prepacked weights, fixed M) on the given threads,
+// over a few shapes (M = 256..1024, K = 4096, N = 4096..16384; a single 4096² shape understates
+// AMX machines). Figures are GFLOP/s (one multiply-add counts as two operations).
+//   f32   f32 × f32 → f32
+//   bf16  bf16 × bf16 → f32
+//   int8  u8 × s8 → s32
+// oneDNN uses the best ISA it may (AMX for bf16/int8 where present). For a VNNI-class yardstick
+// call LimitOnednnIsaToAvx512Vnni() first, in a process that has not run any oneDNN primitive yet
+// (gemm_bench does this in a child process).
 #pragma once
+
+#include <string>
 
 namespace dllm::bench {
 
 struct Peaks {
   double f32 = 0;
   double bf16 = 0;
+  double int8 = 0;
   int threads = 0;
+  std::string f32_shape, bf16_shape, int8_shape;  // "MxKxN" of the best run
+  std::string isa;                                // oneDNN's effective max ISA, e.g. "avx512_core_amx"
 };
 
+// Runs the matmuls on `threads` OpenMP threads (sets omp_set_num_threads); best of `reps`.
+// Prints nothing. Takes a few seconds.
 Peaks MeasurePeaks(int threads, int reps = 5);
+
+// dnnl::set_max_cpu_isa(avx512_core_vnni): oneDNN then uses no AMX (and no AVX512-FP16/BF16
+// kernels beyond VNNI). Only possible before the process's first oneDNN primitive; returns false
+// when oneDNN refused.
+bool LimitOnednnIsaToAvx512Vnni();
 
 // Seconds since an arbitrary epoch (steady clock).
 double Now();

@@ -1,15 +1,19 @@
 // gemm_bench: how close dllm's matmuls come to the machine's arithmetic peak.
 //
 // Peak, measured two ways on the threads given:
-//   - instruction peak: a register-only loop of independent FMAs (AVX-512 f32, AVX-512 BF16
-//     dot products; AVX2 FMA where AVX-512 is absent) - what the cores can issue at the clock
-//     they actually run at, the "theoretical" figure without guessing the turbo frequency;
-//   - oneDNN peak: the best of a large oneDNN matmul (M=256, K=N=4096) with prepacked or plain
-//     weights and fixed or runtime M - the best this oneDNN reaches on this machine.
+//   - instruction peak: register-only loops of independent FMAs / dot products (AVX-512 f32,
+//     AVX-512 BF16, AVX512-VNNI int8, AMX bf16; AVX2 FMA where AVX-512 is absent) - what the cores
+//     issue at the clock they actually run at;
+//   - oneDNN peak (benchmarks/common/peak.h, the yardstick shared by every dllm benchmark): the
+//     best large oneDNN matmul per type (f32, bf16, u8×s8 int8) with oneDNN's best ISA (AMX
+//     here), and again in a child process with oneDNN limited to AVX512_CORE_VNNI, the peak a
+//     VNNI kernel can be judged against.
 // Then Linear / LinearT / Sgemm at the DiffusionGemma shapes, best of --reps runs, as GFLOP/s and
-// as a fraction of the oneDNN peak of the same data type.
+// as a fraction of the peaks. Quantized weights: the int8 path against both int8 peaks, and the
+// f32 dequantized-tile path against the f32 peak.
 //
-// Usage: gemm_bench [--threads N] [--reps R] [--no-head]
+// Usage: gemm_bench [--threads N] [--reps R] [--no-head] [--head-n N] [--types Q8_0,Q4_K,...]
+//                   [--no-float] [--peaks-only [--vnni]]
 #include <omp.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -26,6 +30,8 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "gemm/gemm.h"
+#include "peak.h"
+#include "quant/fp16.h"
 
 namespace {
 
@@ -161,45 +167,58 @@ double LoopGflops(int reps, Loop loop, double flops_per_iter, int64_t iters = 20
   return threads * iters * flops_per_iter / t * 1e-9;
 }
 
-struct Peak {
-  double f32_instr = 0, bf16_instr = 0, amx_instr = 0;  // instruction peak
-  double f32 = 0, bf16 = 0;              // oneDNN peak
-  std::string f32_impl, bf16_impl;
-};
-
-// A oneDNN matmul M×K by K×N (weights N rows of K, as GGUF stores them, or prepacked).
-double OnednnGflops(int reps, dnnl::memory::data_type dt, bool prepacked, bool runtime_m,
-                    std::string* impl) {
-  using dnnl::memory;
-  const int64_t m = 256, k = 4096, n = 4096;
-  const int64_t rt = DNNL_RUNTIME_DIM_VAL;
-  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-  dnnl::stream s(eng);
-  const memory::desc a_md({runtime_m ? rt : m, k}, dt, {runtime_m ? rt : k, 1});
-  const memory::desc w_plain({k, n}, dt, {1, k});
-  const memory::desc w_md = prepacked ? memory::desc({k, n}, dt, memory::format_tag::any) : w_plain;
-  const memory::desc c_md({runtime_m ? rt : m, n}, memory::data_type::f32, {runtime_m ? rt : n, 1});
-  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, w_md, c_md), eng);
-  *impl = pd.impl_info_str();
-  memory a(memory::desc({m, k}, dt, {k, 1}), eng), w_user(w_plain, eng);
-  memory c(memory::desc({m, n}, memory::data_type::f32, {n, 1}), eng);
-  // Small bit patterns that are valid in both f32 and bf16 (no NaN/denormal slow paths).
-  std::memset(a.get_data_handle(), 0x3c, a.get_desc().get_size());
-  std::memset(w_user.get_data_handle(), 0x3c, w_user.get_desc().get_size());
-  memory w = w_user;
-  if (pd.weights_desc() != w_plain) {
-    w = memory(pd.weights_desc(), eng);
-    dnnl::reorder(w_user, w).execute(s, w_user, w);
+__attribute__((target("avx512f,avx512vnni"))) float DpbusdLoopAvx512(int64_t iters) {
+  __m512i acc[kChains];
+  for (int j = 0; j < kChains; ++j) acc[j] = _mm512_set1_epi32(j);
+  const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-2);
+  for (int64_t i = 0; i < iters; ++i) {
+    for (int j = 0; j < kChains; ++j) acc[j] = _mm512_dpbusd_epi32(acc[j], a, b);
   }
-  const dnnl::matmul prim(pd);
-  const double t = BestSeconds(reps, [&] {
-    prim.execute(s, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, c}});
-    s.wait();
-  });
-  return 2.0 * m * n * k / t * 1e-9;
+  __m512i s = acc[0];
+  for (int j = 1; j < kChains; ++j) s = _mm512_add_epi32(s, acc[j]);
+  int32_t out[16];
+  _mm512_storeu_si512(out, s);
+  return static_cast<float>(out[0] + out[15]);
 }
 
-Peak MeasurePeak(int reps) {
+struct Peak {
+  double f32_instr = 0, bf16_instr = 0, vnni_instr = 0, amx_instr = 0;  // instruction peak
+  dllm::bench::Peaks best;  // oneDNN, best ISA (AMX here)
+  dllm::bench::Peaks vnni;  // oneDNN limited to AVX512_CORE_VNNI (0 when unavailable)
+};
+
+void PrintPeaks(const char* label, const dllm::bench::Peaks& p) {
+  std::printf("  oneDNN peak %-22s f32 %7.1f (%s)  bf16 %7.1f (%s)  int8 %7.1f (%s) GFLOP/s "
+              "[isa %s]\n",
+              label, p.f32, p.f32_shape.c_str(), p.bf16, p.bf16_shape.c_str(), p.int8,
+              p.int8_shape.c_str(), p.isa.c_str());
+}
+
+// The VNNI-limited oneDNN peaks from a child process (set_max_cpu_isa works only before the
+// first primitive, and this process has created some).
+dllm::bench::Peaks VnniPeaksFromChild(const char* self, int threads, int reps) {
+  dllm::bench::Peaks p;
+  const std::string cmd = std::string(self) + " --peaks-only --vnni --threads " +
+                          std::to_string(threads) + " --reps " + std::to_string(reps);
+  FILE* f = popen(cmd.c_str(), "r");
+  if (f == nullptr) return p;
+  char line[512];
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    char a[64] = {}, b[64] = {}, c[64] = {}, isa[64] = {};
+    if (std::sscanf(line, "PEAKS %lf %63s %lf %63s %lf %63s %63s", &p.f32, a, &p.bf16, b, &p.int8,
+                    c, isa) == 7) {
+      p.f32_shape = a;
+      p.bf16_shape = b;
+      p.int8_shape = c;
+      p.isa = isa;
+    }
+  }
+  pclose(f);
+  p.threads = threads;
+  return p;
+}
+
+Peak MeasurePeak(const char* self, int threads, int reps) {
   Peak p;
   if (__builtin_cpu_supports("avx512f")) {
     p.f32_instr = LoopGflops(reps, FmaLoopAvx512, kChains * 16 * 2);
@@ -209,27 +228,14 @@ Peak MeasurePeak(int reps) {
   if (__builtin_cpu_supports("avx512bf16")) {
     p.bf16_instr = LoopGflops(reps, DpbfLoopAvx512, kChains * 16 * 4);
   }
+  if (__builtin_cpu_supports("avx512vnni")) {
+    p.vnni_instr = LoopGflops(reps, DpbusdLoopAvx512, kChains * 64 * 2);
+  }
   if (__builtin_cpu_supports("amx-bf16") && RequestAmx()) {
     p.amx_instr = LoopGflops(reps, AmxLoop, 4.0 * 16 * 16 * 32 * 2, 2'000'000);
   }
-  using dt = dnnl::memory::data_type;
-  for (dt type : {dt::f32, dt::bf16}) {
-    for (int variant = 0; variant < 3; ++variant) {
-      std::string impl;
-      const bool prepacked = variant == 0, runtime_m = variant == 2;
-      const double g = OnednnGflops(reps, type, prepacked, runtime_m, &impl);
-      impl += prepacked ? " prepacked" : " plain";
-      impl += runtime_m ? " runtime-M" : " fixed-M";
-      double& best = type == dt::f32 ? p.f32 : p.bf16;
-      std::string& best_impl = type == dt::f32 ? p.f32_impl : p.bf16_impl;
-      std::printf("  oneDNN %-4s M=256 K=N=4096 %-40s %7.1f GFLOP/s\n",
-                  type == dt::f32 ? "f32" : "bf16", impl.c_str(), g);
-      if (g > best) {
-        best = g;
-        best_impl = impl;
-      }
-    }
-  }
+  p.vnni = VnniPeaksFromChild(self, threads, reps);
+  p.best = dllm::bench::MeasurePeaks(threads, reps);
   return p;
 }
 
@@ -281,11 +287,11 @@ void LinearRow(int reps, int64_t m, const Shape& s, const Peak& p, Context& dflt
   };
   std::printf("  %-18s M=%-4lld K=%-5lld N=%-6lld", s.name, static_cast<long long>(m),
               static_cast<long long>(s.k), static_cast<long long>(s.n));
-  PrintCell(time(dflt, GgmlType::kF32, w.f32.data()), p.f32);
-  PrintCell(time(alt, GgmlType::kF32, w.f32.data()), p.f32);
-  PrintCell(time(dflt, GgmlType::kBF16, w.bf16.data()), p.bf16);
-  PrintCell(time(alt, GgmlType::kBF16, w.bf16.data()), p.bf16);
-  if (with_f16) PrintCell(time(dflt, GgmlType::kF16, w.f16.data()), p.f32);
+  PrintCell(time(dflt, GgmlType::kF32, w.f32.data()), p.best.f32);
+  PrintCell(time(alt, GgmlType::kF32, w.f32.data()), p.best.f32);
+  PrintCell(time(dflt, GgmlType::kBF16, w.bf16.data()), p.best.bf16);
+  PrintCell(time(alt, GgmlType::kBF16, w.bf16.data()), p.best.bf16);
+  if (with_f16) PrintCell(time(dflt, GgmlType::kF16, w.f16.data()), p.best.f32);
   std::printf("\n");
   std::fflush(stdout);
 }
@@ -295,11 +301,79 @@ void LinearHeader() {
               "bf16 default", "bf16 alt", "f16 tiles");
 }
 
+
+// ---- Quantized weights -----------------------------------------------------------------------
+
+struct QType {
+  GgmlType type;
+  const char* name;
+  int block_values, block_bytes;
+  std::vector<int> f16_fields;  // byte offsets of fp16 scale/min fields in a block
+};
+const QType kQTypes[] = {
+    {GgmlType::kQ8_0, "Q8_0", 32, 34, {0}},          {GgmlType::kQ4_0, "Q4_0", 32, 18, {0}},
+    {GgmlType::kQ4_1, "Q4_1", 32, 20, {0, 2}},       {GgmlType::kQ5_0, "Q5_0", 32, 22, {0}},
+    {GgmlType::kQ5_1, "Q5_1", 32, 24, {0, 2}},       {GgmlType::kQ2_K, "Q2_K", 256, 84, {80, 82}},
+    {GgmlType::kQ3_K, "Q3_K", 256, 110, {108}},      {GgmlType::kQ4_K, "Q4_K", 256, 144, {0, 2}},
+    {GgmlType::kQ5_K, "Q5_K", 256, 176, {0, 2}},     {GgmlType::kQ6_K, "Q6_K", 256, 210, {208}}};
+
+// n rows of k values: random quant bits, small finite fp16 scales (speed does not depend on the
+// values, and quantizing 700M values with the K-quant searches would take minutes).
+std::vector<uint8_t> RandomBlocks(const QType& t, int64_t n, int64_t k) {
+  std::vector<uint8_t> w(static_cast<size_t>(n * k / t.block_values * t.block_bytes));
+  uint64_t state = 88172645463325252ull;
+  for (size_t i = 0; i < w.size(); i += 8) {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    std::memcpy(&w[i], &state, std::min<size_t>(8, w.size() - i));
+  }
+  const uint16_t h = dllm::quant::F32ToF16(0.01f);
+  for (size_t at = 0; at < w.size(); at += t.block_bytes) {
+    for (int o : t.f16_fields) std::memcpy(&w[at + o], &h, 2);
+  }
+  return w;
+}
+
+void QuantHeader(bool tiles) {
+  std::printf("  %-5s %-14s %-24s %9s %8s %8s", "type", "", "", "int8", "%int8", "%int8");
+  if (tiles) std::printf(" %9s %6s", "f32 tiles", "%f32");
+  std::printf("\n  %-5s %-14s %-24s %9s %8s %8s", "", "", "", "GFLOP/s", "AMX pk", "VNNI pk");
+  if (tiles) std::printf(" %9s %6s", "GFLOP/s", "pk");
+  std::printf("\n");
+}
+
+void QuantRow(int reps, const QType& t, const char* what, int64_t m, int64_t k, int64_t n,
+              const Peak& p, Context& int8_ctx, Context* tiles_ctx) {
+  const std::vector<uint8_t> w = RandomBlocks(t, n, k);
+  std::vector<float> x(static_cast<size_t>(m * k)), y(static_cast<size_t>(m * n));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 2654435761u) % 2001) * 1e-3f - 1.0f;
+  const WeightView view{t.type, w.data(), n, k};
+  auto time = [&](Context& ctx) {
+    return Gflops(m, n, k, BestSeconds(reps, [&] {
+                    dllm::gemm::Linear(ctx, x.data(), m, k, view, y.data(), n);
+                  }));
+  };
+  std::printf("  %-5s %-14s M=%-4lld K=%-5lld N=%-6lld", t.name, what, static_cast<long long>(m),
+              static_cast<long long>(k), static_cast<long long>(n));
+  const double g = time(int8_ctx);
+  std::printf(" %9.1f %7.1f%% %7.1f%%", g, 100.0 * g / p.best.int8,
+              p.vnni.int8 > 0 ? 100.0 * g / p.vnni.int8 : 0.0);
+  if (tiles_ctx != nullptr) {
+    const double gt = time(*tiles_ctx);
+    std::printf(" %9.1f %5.0f%%", gt, 100.0 * gt / p.best.f32);
+  }
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int threads = 2, reps = 5;
-  bool head = true;
+  int64_t head_n = 262144;
+  bool head = true, peaks_only = false, vnni = false, run_float = true, skip_peaks = false;
+  std::string types = "all";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--threads" && i + 1 < argc) {
@@ -308,23 +382,72 @@ int main(int argc, char** argv) {
       reps = std::atoi(argv[++i]);
     } else if (a == "--no-head") {
       head = false;
+    } else if (a == "--head-n" && i + 1 < argc) {
+      head_n = std::max<int64_t>(1, std::atoll(argv[++i]));
+    } else if (a == "--types" && i + 1 < argc) {
+      types = argv[++i];
+    } else if (a == "--no-float") {
+      run_float = false;
+    } else if (a == "--peaks-only") {
+      peaks_only = true;
+    } else if (a == "--vnni") {
+      vnni = true;
+    } else if (a == "--skip-peaks") {  // development: no peak runs, fractions meaningless
+      skip_peaks = true;
     } else {
-      std::fprintf(stderr, "usage: gemm_bench [--threads N] [--reps R] [--no-head]\n");
+      std::fprintf(stderr,
+                   "usage: gemm_bench [--threads N] [--reps R] [--no-head] [--head-n N]\n"
+                   "                  [--types Q8_0,Q4_K,...|all] [--no-float]\n"
+                   "                  [--peaks-only [--vnni]]\n");
       return 2;
     }
   }
   omp_set_num_threads(threads);
+  if (peaks_only) {
+    // Machine-readable, for the parent's VNNI yardstick (see VnniPeaksFromChild).
+    if (vnni && !dllm::bench::LimitOnednnIsaToAvx512Vnni()) return 1;
+    const dllm::bench::Peaks pk = dllm::bench::MeasurePeaks(threads, reps);
+    std::printf("PEAKS %.3f %s %.3f %s %.3f %s %s\n", pk.f32, pk.f32_shape.c_str(), pk.bf16,
+                pk.bf16_shape.c_str(), pk.int8, pk.int8_shape.c_str(), pk.isa.c_str());
+    return 0;
+  }
   std::printf("gemm_bench: %d threads, best of %d runs, oneDNN %d.%d.%d\n\n", threads, reps,
               dnnl::version()->major, dnnl::version()->minor, dnnl::version()->patch);
 
   std::printf("Peak\n");
-  const Peak p = MeasurePeak(reps);
-  std::printf("  instruction peak (FMA loop):  f32 %7.1f GFLOP/s   bf16 dot %7.1f GFLOP/s   "
+  Peak p;
+  if (!skip_peaks) p = MeasurePeak(argv[0], threads, reps);
+  std::printf("  instruction peak (loops):  f32 FMA %7.1f  bf16 dot %7.1f  VNNI int8 %7.1f  "
               "AMX bf16 %7.1f GFLOP/s\n",
-              p.f32_instr, p.bf16_instr, p.amx_instr);
-  std::printf("  oneDNN peak (best above):     f32 %7.1f GFLOP/s   bf16     %7.1f GFLOP/s\n",
-              p.f32, p.bf16);
-  std::printf("  (percentages below are of the oneDNN peak of the same type; f16 tiles of f32)\n");
+              p.f32_instr, p.bf16_instr, p.vnni_instr, p.amx_instr);
+  PrintPeaks("(best ISA)", p.best);
+  PrintPeaks("(AVX512_CORE_VNNI)", p.vnni);
+  std::printf("  (f32/bf16 percentages are of the best-ISA oneDNN peak of the same type; int8 of "
+              "both int8 peaks)\n");
+
+  {
+    std::printf("\nQuantized weights: Linear y = x·Wᵀ, int8 path (default) and f32 dequantized "
+                "tiles (int8_quantized=false)\n");
+    Options tiles_options;
+    tiles_options.int8_quantized = false;
+    Context int8_ctx, tiles_ctx(tiles_options);
+    QuantHeader(true);
+    for (const QType& t : kQTypes) {
+      if (types != "all" && ("," + types + ",").find(std::string(",") + t.name + ",") ==
+                                std::string::npos) {
+        continue;
+      }
+      for (int64_t m : {256, 16}) {
+        QuantRow(reps, t, "ffn gate/up", m, 2816, 2112, p, int8_ctx, &tiles_ctx);
+        QuantRow(reps, t, "ffn gate+up", m, 2816, 4224, p, int8_ctx, &tiles_ctx);
+      }
+    }
+    if (head) {
+      QuantRow(std::min(reps, 2), kQTypes[9], "output head", 256, 2816, head_n, p, int8_ctx,
+               nullptr);
+    }
+  }
+  if (!run_float) return 0;
 
   Options alt_options;
   alt_options.fixed_m_f32 = !alt_options.fixed_m_f32;
@@ -363,7 +486,7 @@ int main(int argc, char** argv) {
         dllm::gemm::LinearT(dflt, x.data(), m, s.n, view, y.data(), s.k);
       });
       std::printf("  %s", bf16 ? "bf16" : "f32");
-      PrintCell(Gflops(m, s.n, s.k, t), bf16 ? p.bf16 : p.f32);
+      PrintCell(Gflops(m, s.n, s.k, t), bf16 ? p.best.bf16 : p.best.f32);
     }
     std::printf("\n");
   }
@@ -382,10 +505,10 @@ int main(int argc, char** argv) {
     });
     std::printf("  QK^T  m=%lld n=%lld k=%lld", static_cast<long long>(q),
                 static_cast<long long>(keys), static_cast<long long>(hd));
-    PrintCell(Gflops(q, keys, hd, t1), p.f32);
+    PrintCell(Gflops(q, keys, hd, t1), p.best.f32);
     std::printf("\n  PV    m=%lld n=%lld k=%lld", static_cast<long long>(q),
                 static_cast<long long>(hd), static_cast<long long>(keys));
-    PrintCell(Gflops(q, hd, keys, t2), p.f32);
+    PrintCell(Gflops(q, hd, keys, t2), p.best.f32);
     std::printf("\n");
   }
   std::printf("\nprimitives created: default context %lld, alt context %lld\n",

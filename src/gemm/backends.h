@@ -2,12 +2,17 @@
 // backend per weight type; each backend assumes valid arguments and m > 0.
 //
 //   oneDNN direct    F32 and BF16 weights: the mmapped weight is a oneDNN operand as it is.
-//   dequant tiles    F16 and GGUF block types: tiles of weight rows decoded to f32 once per
+//   int8             Linear with GGUF block types (q8::Linear, gemm/qgemm.h): activations
+//                    quantized to int8 per 32-block, weight tiles unpacked once to int8 + scales,
+//                    int8 dot products (VNNI / AVX2 / portable, Highway dispatch).
+//   dequant tiles    F16 weights, LinearT with GGUF block types, and Linear with
+//                    Options::int8_quantized off: tiles of weight rows decoded to f32 once per
 //                    call, then the f32 oneDNN matmul over all activation rows.
 //
-// A future int8 backend for Q8_0 / K-quants (activations quantized per row, VNNI dot products
-// over an unpacked weight tile) slots in as another pair of functions here, chosen in gemm.cc
-// before the dequant-tile fallback.
+// LinearT stays on dequantized tiles: its reduction runs over weight rows, each with its own
+// per-group scales, so no scale can be factored out of an integer dot product along the reduction
+// (the int8 scheme needs the scales constant along K). It is used once per step (self-
+// conditioning probs·E); the f32 matmul over dequantized tiles runs at the f32 peak.
 #pragma once
 
 #include <cstddef>

@@ -30,7 +30,7 @@ void* ScratchBuffer::Get(size_t bytes, int64_t* growths) {
 
 Context::Impl::Impl(const Options& o) : options(o) {
   if (o.row_block <= 0 || o.linear_tile_rows <= 0 || o.linear_t_tile_rows <= 0 ||
-      o.linear_t_bf16_chunk <= 0) {
+      o.linear_t_bf16_chunk <= 0 || o.int8_tile_cols <= 0) {
     Throw(ErrorCode::kInvalidArgument, "gemm::Options: block and tile sizes must be positive");
   }
   try {

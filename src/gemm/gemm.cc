@@ -6,6 +6,7 @@
 
 #include "gemm/backends.h"
 #include "gemm/convert.h"
+#include "gemm/qgemm.h"
 #include "util/error.h"
 
 namespace dllm {
@@ -66,8 +67,11 @@ void Linear(Context& ctx, const float* x, int64_t m, int64_t ldx, const WeightVi
     case GgmlType::kBF16:
       LinearOnednn(ctx.impl(), x, m, ldx, w, y, ldy, accumulate);
       return;
-    // Future: case GgmlType::kQ8_0 etc. -> int8 backend.
     default:
+      if (ctx.options().int8_quantized && q8::Supported(w.type) && w.k <= q8::kMaxK) {
+        q8::Linear(ctx.impl(), x, m, ldx, w, row_bytes, y, ldy, accumulate);
+        return;
+      }
       LinearDequant(ctx.impl(), x, m, ldx, w, row_bytes, y, ldy, accumulate);
       return;
   }

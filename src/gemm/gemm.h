@@ -8,8 +8,24 @@
 //
 // Numerics. F32 weights: f32 products, f32 accumulation. BF16 weights: the activation rows are
 // rounded to bf16 (round to nearest even), products and accumulation in f32, so each product
-// carries a relative error of at most 2^-8 from the activation rounding. F16 and block-quantized
-// weights: rows are dequantized exactly to f32, then as for F32.
+// carries a relative error of at most 2^-8 from the activation rounding. F16 weights, LinearT
+// with block-quantized weights, and Linear with Options::int8_quantized off: rows are
+// dequantized exactly to f32, then as for F32.
+//
+// Linear with block-quantized weights (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K; K ≤ 2^24) runs
+// the int8 path (gemm/qgemm.h), whose result is exactly this computation, bit for bit on every
+// CPU target:
+//   1. each activation row is quantized per block of 32 values: d = max|x| / 127 (f32),
+//      q = clamp(round_half_even(x · (1/d)), −127, 127) (q = 0 when d = 0);
+//   2. each weight group (32 values; 16 for Q2_K, Q3_K, Q6_K) is read as value = s·q_w + o
+//      with int8 q_w, f32 s (and f32 o for Q4_1, Q5_1, Q2_K, Q4_K, Q5_K) — exactly the values
+//      the GGUF dequantizer produces;
+//   3. per output, over the groups in order: acc = fma(f32(Σ q·q_w) · d, s, acc), then for
+//      types with o: acc = fma(d · f32(Σ q), o, acc); the integer sums are exact (int32);
+//   4. y = acc, or y + acc with accumulate.
+// So y = Σ x̂·w with x̂ = d·q the quantized activations (|x − x̂| ≤ 0.50004·d per element) and
+// w the exact dequantized weights, up to f32 rounding of about (2·K/group + 4)·2^-24·Σ|x̂ s q_w|
+// (tests/gemm/qgemm_test.cc checks both statements).
 //
 // Threads. Work runs on the calling thread's OpenMP team (omp_set_num_threads on that thread
 // sets its size). A Context is used by one thread at a time; different Contexts may run
@@ -54,6 +70,11 @@ struct Options {
   int64_t linear_t_tile_rows = 1024;
   // Reduction-dimension chunk of LinearT with BF16 weights (bounds its bf16 activation scratch).
   int64_t linear_t_bf16_chunk = 16384;
+  // Linear with block-quantized weights: the int8 path (true) or f32 dequantized tiles (false,
+  // the linear_tile_rows path above). The int8 path unpacks int8_tile_cols weight rows at a time
+  // (rounded up to the kernel's column block) into about int8_tile_cols × K × 1.4 bytes.
+  bool int8_quantized = true;
+  int64_t int8_tile_cols = 256;
 };
 
 // Per-session matmul state: the oneDNN engine and stream, a cache of primitives keyed by

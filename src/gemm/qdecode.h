@@ -1,0 +1,217 @@
+// Decoding of GGUF block-quantized weight rows into the integer form the int8 matmul works on:
+// per group of G consecutive values (G = 32, or 16 for the K-quants with 16-value sub-blocks)
+// an int8 value q[j], an f32 scale s and, for the types with a min/offset, an f32 offset o, with
+//
+//     value[j] = s · q[j] + o      (s · q[j] is exact in f32; + o rounds once)
+//
+// which is bit for bit what quant::DequantizeRow computes (tests/gemm checks this for every type).
+// Plain inline code without Highway: qgemm-inl.h inlines it into each target's unpacking loop
+// (so the compiler vectorizes it for that target), and the scalar reference uses it as is.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "gguf/types.h"
+#include "quant/fp16.h"
+
+namespace dllm {
+namespace gemm {
+namespace q8 {
+
+// Values per weight group of `type` (0: not a type of the int8 path).
+inline int GroupSize(GgmlType type) {
+  switch (type) {
+    case GgmlType::kQ4_0:
+    case GgmlType::kQ4_1:
+    case GgmlType::kQ5_0:
+    case GgmlType::kQ5_1:
+    case GgmlType::kQ8_0:
+    case GgmlType::kQ4_K:
+    case GgmlType::kQ5_K:
+      return 32;
+    case GgmlType::kQ2_K:
+    case GgmlType::kQ3_K:
+    case GgmlType::kQ6_K:
+      return 16;
+    default:
+      return 0;
+  }
+}
+
+// Whether the type's values carry an offset o (Q4_1, Q5_1: +m; Q2_K, Q4_K, Q5_K: −dmin·m).
+inline bool HasOffset(GgmlType type) {
+  return type == GgmlType::kQ4_1 || type == GgmlType::kQ5_1 || type == GgmlType::kQ2_K ||
+         type == GgmlType::kQ4_K || type == GgmlType::kQ5_K;
+}
+
+namespace detail {
+
+inline float F16At(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, sizeof(h));
+  return quant::F16ToF32(h);
+}
+
+// Q4_K / Q5_K 6-bit scale and min of sub-block j (as quant/internal.h ScaleMinK4).
+inline void ScaleMinK4(int j, const uint8_t* q, int* sc, int* m) {
+  if (j < 4) {
+    *sc = q[j] & 63;
+    *m = q[j + 4] & 63;
+  } else {
+    *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+    *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+// Q3_K 6-bit scale of sub-block j (bias 32 not removed).
+inline int ScaleQ3K(int j, const uint8_t* s) {
+  const int low = j < 8 ? (s[j] & 0xF) : (s[j - 8] >> 4);
+  const int high = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
+  return low | (high << 4);
+}
+
+}  // namespace detail
+
+// Decodes one row of k values (a whole number of blocks; the caller validated type and k) into
+// q[0..k), s[0..k/G) and, when HasOffset(type), o[0..k/G) (o may be null otherwise).
+// Always inlined, so each Highway target's unpacking compiles (and vectorizes) its own copy.
+__attribute__((always_inline)) inline void DecodeRow(GgmlType type, const uint8_t* src,
+                                                     int64_t k, int8_t* q, float* s, float* o) {
+  using detail::F16At;
+  switch (type) {
+    case GgmlType::kQ4_0:
+      for (int64_t b = 0; b < k / 32; ++b, src += 18, q += 32) {
+        s[b] = F16At(src);
+        for (int j = 0; j < 16; ++j) {
+          q[j] = static_cast<int8_t>((src[2 + j] & 0xF) - 8);
+          q[j + 16] = static_cast<int8_t>((src[2 + j] >> 4) - 8);
+        }
+      }
+      return;
+    case GgmlType::kQ4_1:
+      for (int64_t b = 0; b < k / 32; ++b, src += 20, q += 32) {
+        s[b] = F16At(src);
+        o[b] = F16At(src + 2);
+        for (int j = 0; j < 16; ++j) {
+          q[j] = static_cast<int8_t>(src[4 + j] & 0xF);
+          q[j + 16] = static_cast<int8_t>(src[4 + j] >> 4);
+        }
+      }
+      return;
+    case GgmlType::kQ5_0:
+      for (int64_t b = 0; b < k / 32; ++b, src += 22, q += 32) {
+        s[b] = F16At(src);
+        uint32_t qh;
+        std::memcpy(&qh, src + 2, 4);
+        for (int j = 0; j < 16; ++j) {
+          q[j] = static_cast<int8_t>(((src[6 + j] & 0xF) | (((qh >> j) & 1) << 4)) - 16);
+          q[j + 16] = static_cast<int8_t>(((src[6 + j] >> 4) | (((qh >> (j + 16)) & 1) << 4)) - 16);
+        }
+      }
+      return;
+    case GgmlType::kQ5_1:
+      for (int64_t b = 0; b < k / 32; ++b, src += 24, q += 32) {
+        s[b] = F16At(src);
+        o[b] = F16At(src + 2);
+        uint32_t qh;
+        std::memcpy(&qh, src + 4, 4);
+        for (int j = 0; j < 16; ++j) {
+          q[j] = static_cast<int8_t>((src[8 + j] & 0xF) | (((qh >> j) & 1) << 4));
+          q[j + 16] = static_cast<int8_t>((src[8 + j] >> 4) | (((qh >> (j + 16)) & 1) << 4));
+        }
+      }
+      return;
+    case GgmlType::kQ8_0:
+      for (int64_t b = 0; b < k / 32; ++b, src += 34, q += 32) {
+        s[b] = F16At(src);
+        std::memcpy(q, src + 2, 32);
+      }
+      return;
+    case GgmlType::kQ2_K:
+      for (int64_t b = 0; b < k / 256; ++b, src += 84, q += 256, s += 16, o += 16) {
+        const float d = F16At(src + 80), dmin = F16At(src + 82);
+        for (int g = 0; g < 16; ++g) {
+          const uint8_t sc = src[g];
+          s[g] = d * static_cast<float>(sc & 0xF);
+          o[g] = -(dmin * static_cast<float>(sc >> 4));
+          const uint8_t* qp = src + 16 + 32 * (g / 8) + 16 * (g % 2);
+          const int shift = 2 * ((g / 2) % 4);
+          for (int l = 0; l < 16; ++l) q[16 * g + l] = static_cast<int8_t>((qp[l] >> shift) & 3);
+        }
+      }
+      return;
+    case GgmlType::kQ3_K:
+      for (int64_t b = 0; b < k / 256; ++b, src += 110, q += 256, s += 16) {
+        const float d = F16At(src + 108);
+        for (int g = 0; g < 16; ++g) {
+          s[g] = d * static_cast<float>(detail::ScaleQ3K(g, src + 96) - 32);
+          const uint8_t* qp = src + 32 + 32 * (g / 8) + 16 * (g % 2);
+          const uint8_t* hp = src + 16 * (g % 2);
+          const int shift = 2 * ((g / 2) % 4);
+          const uint8_t bit = static_cast<uint8_t>(1u << (g / 2));
+          for (int l = 0; l < 16; ++l) {
+            q[16 * g + l] =
+                static_cast<int8_t>(((qp[l] >> shift) & 3) - ((hp[l] & bit) ? 0 : 4));
+          }
+        }
+      }
+      return;
+    case GgmlType::kQ4_K:
+      for (int64_t b = 0; b < k / 256; ++b, src += 144, q += 256, s += 8, o += 8) {
+        const float d = F16At(src), dmin = F16At(src + 2);
+        for (int g = 0; g < 8; ++g) {
+          int sc, m;
+          detail::ScaleMinK4(g, src + 4, &sc, &m);
+          s[g] = d * static_cast<float>(sc);
+          o[g] = -(dmin * static_cast<float>(m));
+          const uint8_t* qp = src + 16 + 32 * (g / 2);
+          const int shift = 4 * (g % 2);
+          for (int l = 0; l < 32; ++l) q[32 * g + l] = static_cast<int8_t>((qp[l] >> shift) & 0xF);
+        }
+      }
+      return;
+    case GgmlType::kQ5_K:
+      for (int64_t b = 0; b < k / 256; ++b, src += 176, q += 256, s += 8, o += 8) {
+        const float d = F16At(src), dmin = F16At(src + 2);
+        for (int g = 0; g < 8; ++g) {
+          int sc, m;
+          detail::ScaleMinK4(g, src + 4, &sc, &m);
+          s[g] = d * static_cast<float>(sc);
+          o[g] = -(dmin * static_cast<float>(m));
+          const uint8_t* qh = src + 16;
+          const uint8_t* ql = src + 48 + 32 * (g / 2);
+          const int shift = 4 * (g % 2);
+          for (int l = 0; l < 32; ++l) {
+            q[32 * g + l] = static_cast<int8_t>(((ql[l] >> shift) & 0xF) |
+                                                (((qh[l] >> g) & 1) << 4));
+          }
+        }
+      }
+      return;
+    case GgmlType::kQ6_K:
+      for (int64_t b = 0; b < k / 256; ++b, src += 210, q += 256, s += 16) {
+        const float d = F16At(src + 208);
+        const auto* sc = reinterpret_cast<const int8_t*>(src + 192);
+        for (int g = 0; g < 16; ++g) s[g] = d * static_cast<float>(sc[g]);
+        for (int h = 0; h < 2; ++h) {
+          const uint8_t* ql = src + 64 * h;
+          const uint8_t* qh = src + 128 + 32 * h;
+          int8_t* qo = q + 128 * h;
+          for (int l = 0; l < 32; ++l) {
+            qo[l] = static_cast<int8_t>(((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
+            qo[l + 32] = static_cast<int8_t>(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+            qo[l + 64] = static_cast<int8_t>(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+            qo[l + 96] = static_cast<int8_t>(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+          }
+        }
+      }
+      return;
+    default:
+      return;  // unreachable: callers check GroupSize(type) != 0
+  }
+}
+
+}  // namespace q8
+}  // namespace gemm
+}  // namespace dllm

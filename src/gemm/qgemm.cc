@@ -1,0 +1,38 @@
+// Runtime dispatch of the int8 Linear: compiles qgemm-inl.h once per Highway target
+// (foreach_target.h re-includes this file) and exports one dispatch table per entry point. The
+// whole call (quantize, unpack, multiply) runs in one target, so the packed layouts, which differ
+// between targets, never cross a dispatch boundary.
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "gemm/qgemm.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "gemm/qgemm-inl.h"
+#include "hwy/highway.h"
+
+#if HWY_ONCE
+#include "gemm/qgemm.h"
+
+namespace dllm {
+namespace gemm {
+namespace q8 {
+
+HWY_EXPORT(LinearImpl);
+HWY_EXPORT(CompiledTargetName);
+
+bool Supported(GgmlType type) { return GroupSize(type) != 0; }
+
+void Linear(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const WeightView& w,
+            size_t row_bytes, float* y, int64_t ldy, bool accumulate) {
+  HWY_DYNAMIC_DISPATCH(LinearImpl)(ctx, x, m, ldx, w, row_bytes, y, ldy, accumulate);
+}
+
+std::vector<int64_t> SupportedTargets() { return hwy::SupportedAndGeneratedTargets(); }
+const char* TargetName(int64_t target) { return hwy::TargetName(target); }
+const char* ActiveTargetName() { return HWY_DYNAMIC_DISPATCH(CompiledTargetName)(); }
+void SetTargetForTest(int64_t target) { hwy::SetSupportedTargetsForTest(target); }
+
+}  // namespace q8
+}  // namespace gemm
+}  // namespace dllm
+#endif  // HWY_ONCE

@@ -1,0 +1,63 @@
+// The int8 path of gemm::Linear for GGUF block-quantized weights (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
+// Q2_K..Q6_K). Internal to src/gemm; the numerics contract is stated in gemm.h.
+//
+// Per call:
+//   1. Activations: each row is quantized in blocks of 32 values: amax = max|x|,
+//      d = amax / 127 (f32), id = d != 0 ? 1 / d : 0, q = clamp(nearest_even(x · id), −127, 127).
+//      Per weight group g (G = 32 values, or 16 for Q2_K/Q3_K/Q6_K; a group lies inside one
+//      activation block) the kernel uses d_g (its block's d) and, for types with an offset,
+//      e_g = d_g · float(Σ_{j∈g} q_j).
+//   2. Weights: a tile of columns (weight rows) is decoded once (qdecode.h: value = s·q + o per
+//      group) into an interleaved int8 layout plus per-(group, column) s, o and −128·Σq, kept
+//      in the Context's scratch and used for every activation row.
+//   3. Per (row i, column n): acc = 0; for each group g in order:
+//        p   = Σ_{j∈g} q_x[j] · q_w[j]            (exact int32)
+//        acc = fma(float(p) · d_g, s_g, acc)      (float(p) exact; the product rounds once)
+//        acc = fma(e_g, o_g, acc)                 (offset types only)
+//      y = acc, or y + acc with accumulate (one more rounding).
+//   Every target computes exactly these operations (VNNI: u8 = q_x + 128 times s8 q_w with the
+//   int32 accumulator started at −128·Σq_w; AVX2 / AVX-512BW: |q_w| times sign-transferred
+//   q_x; portable: scalar), so results are bit-identical across targets and to ref::Linear.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "gemm/context.h"
+#include "gemm/gemm.h"
+
+namespace dllm {
+namespace gemm {
+namespace q8 {
+
+// Whether the int8 path handles `type`.
+bool Supported(GgmlType type);
+// Longest row the int8 path takes (its unpacking indexes a column block with int32); longer rows
+// go through the dequantized tiles.
+constexpr int64_t kMaxK = int64_t{1} << 24;
+
+// The int8 Linear (arguments validated by gemm.cc, m > 0, Supported(w.type)). Runs on the
+// calling thread's OpenMP team; scratch from ctx (act_scratch, tile_scratch).
+void Linear(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const WeightView& w,
+            size_t row_bytes, float* y, int64_t ldy, bool accumulate);
+
+// ---- Reference (the test oracle) and dispatch control ----------------------------------------
+namespace ref {
+// Quantizes one row of k (multiple of 32) values: q[0..k), d[0..k/32) as in step 1 above.
+void QuantizeRow(const float* x, int64_t k, int8_t* q, float* d);
+// Steps 1–3 in plain scalar code, straight from the GGUF bytes; the same result, bit for bit.
+void Linear(const float* x, int64_t m, int64_t ldx, const WeightView& w, float* y, int64_t ldy,
+            bool accumulate);
+}  // namespace ref
+
+// Highway targets compiled into the int8 path and supported by this CPU, best first (as
+// kernels::SupportedTargets), the target it dispatches to now, and a process-wide override for
+// tests (0 restores the automatic choice; never while other threads run matmuls).
+std::vector<int64_t> SupportedTargets();
+const char* TargetName(int64_t target);
+const char* ActiveTargetName();
+void SetTargetForTest(int64_t target);
+
+}  // namespace q8
+}  // namespace gemm
+}  // namespace dllm

@@ -1,0 +1,417 @@
+// The int8 path of gemm::Linear for block-quantized weights (src/gemm/qgemm*.{h,cc}):
+//   * the weight decoding equals quant::DequantizeRow bit for bit (every type);
+//   * every compiled and supported Highway target equals the scalar reference q8::ref::Linear
+//     bit for bit (qgemm.h: every target performs the same f32 operations in the same order, the
+//     integer dot products are exact), for odd M, N not a multiple of the tile, K of several
+//     blocks, leading dimensions > width, accumulate on and off;
+//   * with integer activations and power-of-two scales every f32 operation is exact, so the
+//     result must equal the exact product: this pins the integer arithmetic itself;
+//   * against the f32 product of the dequantized weights, within the bound that the activation
+//     quantization implies (stated at ActivationBound).
+// DLLM_GEMM_TEST_TARGETS=AVX2 (a comma-separated list of target names) restricts the per-target
+// loops; ctest runs the int8 cases once more with only AVX2 (tests/gemm/CMakeLists.txt).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gemm/gemm.h"
+#include "gemm/qdecode.h"
+#include "gemm/qgemm.h"
+#include "quant/fp16.h"
+#include "quant/quant.h"
+#include "util/rng.h"
+
+namespace {
+
+using dllm::GgmlType;
+using dllm::gemm::Context;
+using dllm::gemm::Options;
+using dllm::gemm::WeightView;
+namespace q8 = dllm::gemm::q8;
+
+constexpr double kU = 1.0 / (1 << 24);  // f32 unit roundoff
+
+const GgmlType kQTypes[] = {GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
+                            GgmlType::kQ8_0, GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ4_K,
+                            GgmlType::kQ5_K, GgmlType::kQ6_K};
+
+bool IsK(GgmlType t) { return q8::GroupSize(t) == 16 || t == GgmlType::kQ4_K || t == GgmlType::kQ5_K; }
+
+// ---- targets ---------------------------------------------------------------------------------
+
+const std::vector<int64_t>& Targets() {
+  static const std::vector<int64_t> targets = [] {
+    q8::SetTargetForTest(0);
+    std::vector<int64_t> all = q8::SupportedTargets(), chosen;
+    const char* env = std::getenv("DLLM_GEMM_TEST_TARGETS");
+    for (int64_t t : all) {
+      if (env == nullptr || *env == '\0' ||
+          ("," + std::string(env) + ",").find("," + std::string(q8::TargetName(t)) + ",") !=
+              std::string::npos) {
+        chosen.push_back(t);
+      }
+    }
+    return chosen;
+  }();
+  return targets;
+}
+
+std::map<std::string, int>& TargetRuns() {
+  static auto* runs = [] {
+    auto* m = new std::map<std::string, int>();
+    std::atexit([] {
+      std::printf("gemm_test int8: per-target checks:");
+      for (const auto& [name, count] : TargetRuns()) std::printf(" %s=%d", name.c_str(), count);
+      std::printf("\n");
+    });
+    return m;
+  }();
+  return *runs;
+}
+
+void ForEachTarget(const std::function<void(const std::string&)>& fn) {
+  for (int64_t target : Targets()) {
+    const std::string name = q8::TargetName(target);
+    q8::SetTargetForTest(target);
+    INFO("target " << name);
+    REQUIRE(std::string(q8::ActiveTargetName()) == name);
+    fn(name);
+    ++TargetRuns()[name];
+  }
+  q8::SetTargetForTest(0);
+}
+
+// ---- data ------------------------------------------------------------------------------------
+
+// n rows of k values: random values quantized by quant::QuantizeRow (realistic blocks).
+std::vector<uint8_t> QuantizedWeight(dllm::Rng& rng, GgmlType type, int64_t n, int64_t k) {
+  const size_t rb = dllm::quant::RowBytes(type, k);
+  std::vector<uint8_t> bytes(rb * static_cast<size_t>(n));
+  std::vector<float> row(static_cast<size_t>(k));
+  for (int64_t r = 0; r < n; ++r) {
+    for (float& f : row) f = 2.0f * rng.Uniform01() - 1.0f;
+    dllm::quant::QuantizeRow(type, row.data(), bytes.data() + r * rb, k);
+  }
+  return bytes;
+}
+
+// Offsets of the fp16 fields of one block: {scale fields}, {min/offset fields}.
+struct F16Fields {
+  std::vector<int> scale, offset;
+  int block_bytes, block_values;
+};
+F16Fields FieldsOf(GgmlType t) {
+  switch (t) {
+    case GgmlType::kQ4_0: return {{0}, {}, 18, 32};
+    case GgmlType::kQ4_1: return {{0}, {2}, 20, 32};
+    case GgmlType::kQ5_0: return {{0}, {}, 22, 32};
+    case GgmlType::kQ5_1: return {{0}, {2}, 24, 32};
+    case GgmlType::kQ8_0: return {{0}, {}, 34, 32};
+    case GgmlType::kQ2_K: return {{80}, {82}, 84, 256};
+    case GgmlType::kQ3_K: return {{108}, {}, 110, 256};
+    case GgmlType::kQ4_K: return {{0}, {2}, 144, 256};
+    case GgmlType::kQ5_K: return {{0}, {2}, 176, 256};
+    default: return {{208}, {}, 210, 256};  // Q6_K
+  }
+}
+
+void PutF16(uint8_t* p, float f) {
+  const uint16_t h = dllm::quant::F32ToF16(f);
+  std::memcpy(p, &h, 2);
+}
+
+// Random bytes in every quant/scale bit (so Q8_0 includes −128, Q6_K negative scales, ...), with
+// the fp16 fields set to `scale` and `offset` (finite).
+std::vector<uint8_t> RawWeight(dllm::Rng& rng, GgmlType type, int64_t n, int64_t k,
+                               const std::function<float()>& scale,
+                               const std::function<float()>& offset) {
+  const F16Fields f = FieldsOf(type);
+  std::vector<uint8_t> bytes(static_cast<size_t>(n * k / f.block_values * f.block_bytes));
+  for (auto& b : bytes) b = static_cast<uint8_t>(rng.Next() >> 56);
+  for (size_t at = 0; at < bytes.size(); at += f.block_bytes) {
+    for (int o : f.scale) PutF16(&bytes[at + o], scale());
+    for (int o : f.offset) PutF16(&bytes[at + o], offset());
+  }
+  return bytes;
+}
+
+std::vector<float> Dequantized(GgmlType type, const std::vector<uint8_t>& bytes, int64_t n,
+                               int64_t k) {
+  const size_t rb = dllm::quant::RowBytes(type, k);
+  std::vector<float> v(static_cast<size_t>(n * k));
+  for (int64_t r = 0; r < n; ++r) {
+    dllm::quant::DequantizeRow(type, bytes.data() + r * rb, v.data() + r * k, k);
+  }
+  return v;
+}
+
+std::vector<float> RandomX(dllm::Rng& rng, int64_t rows, int64_t ld) {
+  std::vector<float> x(static_cast<size_t>(rows * ld));
+  for (float& f : x) f = 3.0f * rng.Uniform01() - 1.5f;
+  // Some rows with a wide dynamic range, one block of zeros (d = 0).
+  for (int64_t i = 0; i < rows; i += 3) {
+    for (int64_t c = 0; c < ld; c += 7) x[i * ld + c] *= 40.0f;
+  }
+  if (rows > 0 && ld >= 32) std::fill(x.begin(), x.begin() + 32, 0.0f);
+  return x;
+}
+
+Options Int8Options(int64_t tile_cols) {
+  Options o;
+  o.int8_tile_cols = tile_cols;
+  return o;
+}
+
+struct Case {
+  int64_t m, n, k_blocks;  // k = k_blocks × the type's block size
+};
+
+}  // namespace
+
+TEST_CASE("int8: weight decoding equals quant::DequantizeRow bit for bit") {
+  dllm::Rng rng(11);
+  for (GgmlType type : kQTypes) {
+    INFO(dllm::GgmlTypeName(type));
+    const int64_t k = IsK(type) ? 512 : 96, n = 64;
+    for (int variant = 0; variant < 2; ++variant) {
+      // Quantizer output, and raw random bits (every code, negative scales, Q8_0's −128).
+      const std::vector<uint8_t> bytes =
+          variant == 0 ? QuantizedWeight(rng, type, n, k)
+                       : RawWeight(rng, type, n, k,
+                                   [&] { return (2.0f * rng.Uniform01() - 1.0f) * 0.1f; },
+                                   [&] { return (2.0f * rng.Uniform01() - 1.0f) * 0.2f; });
+      const std::vector<float> want = Dequantized(type, bytes, n, k);
+      const size_t rb = dllm::quant::RowBytes(type, k);
+      const int group = q8::GroupSize(type);
+      std::vector<int8_t> q(static_cast<size_t>(k));
+      std::vector<float> s(static_cast<size_t>(k / group)), o(static_cast<size_t>(k / group));
+      int bad = 0;
+      for (int64_t r = 0; r < n; ++r) {
+        q8::DecodeRow(type, bytes.data() + r * rb, k, q.data(), s.data(), o.data());
+        for (int64_t j = 0; j < k; ++j) {
+          const float sq = s[j / group] * static_cast<float>(q[j]);  // exact
+          const float got = q8::HasOffset(type) ? sq + o[j / group] : sq;
+          bad += std::memcmp(&got, &want[r * k + j], 4) != 0;
+        }
+      }
+      CHECK(bad == 0);
+    }
+  }
+}
+
+TEST_CASE("int8: every target equals the scalar reference bit for bit") {
+  dllm::Rng rng(12);
+  // n = 70 and 37 are not multiples of any column block; 300 rows leave a remainder of 0 and
+  // 33 / 7 / 1 of 1, 3, 1 rows per 4-row block.
+  const Case cases[] = {{1, 37, 2}, {7, 70, 3}, {33, 70, 2}, {256, 40, 2}, {300, 37, 1}};
+  const int64_t pad = 5;
+  for (GgmlType type : kQTypes) {
+    const int64_t bs = IsK(type) ? 256 : 32;
+    for (const Case& c : cases) {
+      const int64_t k = c.k_blocks * bs, ldx = k + pad, ldy = c.n + pad;
+      const std::vector<uint8_t> wbytes = QuantizedWeight(rng, type, c.n, k);
+      const WeightView view{type, wbytes.data(), c.n, k};
+      const std::vector<float> x = RandomX(rng, c.m, ldx);
+      std::vector<float> y0(static_cast<size_t>(c.m * ldy));
+      for (float& f : y0) f = 2.0f * rng.Uniform01() - 1.0f;
+      std::vector<float> want = y0, want_acc = y0;
+      q8::ref::Linear(x.data(), c.m, ldx, view, want.data(), ldy, false);
+      q8::ref::Linear(x.data(), c.m, ldx, view, want_acc.data(), ldy, true);
+      ForEachTarget([&](const std::string&) {
+        for (int64_t tile : {int64_t{256}, int64_t{40}}) {
+          Context ctx(Int8Options(tile));
+          for (bool acc : {false, true}) {
+            std::vector<float> y = y0;
+            dllm::gemm::Linear(ctx, x.data(), c.m, ldx, view, y.data(), ldy, acc);
+            // Bitwise over the whole buffer: outputs equal, padding untouched.
+            const std::vector<float>& w = acc ? want_acc : want;
+            int bad = 0;
+            for (size_t i = 0; i < y.size(); ++i) bad += std::memcmp(&y[i], &w[i], 4) != 0;
+            INFO(dllm::GgmlTypeName(type) << " m=" << c.m << " n=" << c.n << " k=" << k
+                                          << " tile=" << tile << (acc ? " acc" : ""));
+            CHECK(bad == 0);
+          }
+        }
+      });
+    }
+  }
+}
+
+TEST_CASE("int8: integer arithmetic is exact (exactly representable data)") {
+  // Activations are integers with |x| = 127 once per 32-block (so d = 1, q = x exactly) and
+  // |x| ≤ 1 elsewhere; weight scales are 2^-6 and offsets/mins 2^-7 multiples. Then every
+  // value, product and partial sum is a multiple of 2^-7 below 2^17 (checked below), hence
+  // exact in f32, and y must equal the exact product Σ x·ŵ.
+  dllm::Rng rng(13);
+  for (GgmlType type : kQTypes) {
+    INFO(dllm::GgmlTypeName(type));
+    const int64_t k = IsK(type) ? 512 : 256, n = 45, m = 9;
+    const std::vector<uint8_t> wbytes = RawWeight(
+        rng, type, n, k, [] { return 0.015625f; },
+        [&] { return type == GgmlType::kQ4_1 || type == GgmlType::kQ5_1 ? -0.25f : 0.0078125f; });
+    const std::vector<float> wv = Dequantized(type, wbytes, n, k);
+    std::vector<float> x(static_cast<size_t>(m * k));
+    for (int64_t i = 0; i < m * k; ++i) {
+      x[i] = (i % 32 == 5) ? ((rng.Next() >> 63) ? 127.0f : -127.0f)
+                           : static_cast<float>(static_cast<int>(rng.Next() % 3) - 1);
+    }
+    std::vector<double> exact(static_cast<size_t>(m * n));
+    const int group = q8::GroupSize(type);
+    const size_t rb = dllm::quant::RowBytes(type, k);
+    std::vector<int8_t> q(static_cast<size_t>(k));
+    std::vector<float> s(static_cast<size_t>(k / group)), o(static_cast<size_t>(k / group), 0.0f);
+    double worst = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      q8::DecodeRow(type, wbytes.data() + j * rb, k, q.data(), s.data(), o.data());
+      for (int64_t i = 0; i < m; ++i) {
+        double acc = 0, mag = 0;
+        for (int64_t c = 0; c < k; ++c) {
+          const double xv = x[i * k + c];
+          acc += xv * wv[j * k + c];
+          mag += std::fabs(xv) * (std::fabs(static_cast<double>(s[c / group]) * q[c]) +
+                                  (q8::HasOffset(type) ? std::fabs(o[c / group]) : 0.0));
+        }
+        exact[i * n + j] = acc;
+        worst = std::max(worst, mag);
+      }
+    }
+    // Premise: every partial sum of the kernel's terms (s·q·x and offset terms, bounded in sum
+    // by `worst`) is a multiple of 2^-7 below 2^17, hence exact in f32.
+    REQUIRE(worst < std::ldexp(1.0, 24 - 7));
+    ForEachTarget([&](const std::string&) {
+      Context ctx(Int8Options(32));
+      std::vector<float> y(static_cast<size_t>(m * n));
+      dllm::gemm::Linear(ctx, x.data(), m, k, WeightView{type, wbytes.data(), n, k}, y.data(), n);
+      int bad = 0;
+      for (size_t i = 0; i < y.size(); ++i) bad += static_cast<double>(y[i]) != exact[i];
+      CHECK(bad == 0);
+    });
+  }
+}
+
+// Bound against the f32 product with the dequantized weights ŵ (exact arithmetic):
+//   activation quantization: q = RNE(fl(x · fl(1/d))), so |x − d·q| ≤ d·(1/2 + 127·2.01u)
+//   ≤ 0.50004·d per element (d of its 32-block); it contributes ≤ Σ_b 0.50004·d_b·Σ_{j∈b}|ŵ_j|;
+//   f32 arithmetic: per group one rounding of float(p)·d, one fma (two with an offset), and the
+//   kernel uses s·q + o unrounded where ŵ is rounded once: ≤ (2·ng + 4)·u·Σ_j |x̂_j|(|s q_j| + |o|)
+//   (x̂ = d·q), plus u·|y| for the final addition with accumulate.
+TEST_CASE("int8: error against the dequantized f32 product stays within the quantization bound") {
+  dllm::Rng rng(14);
+  for (GgmlType type : kQTypes) {
+    const int64_t bs = IsK(type) ? 256 : 32;
+    const int group = q8::GroupSize(type);
+    for (const Case& c : {Case{17, 70, 3}, Case{64, 33, 11}}) {
+      const int64_t k = c.k_blocks * bs, ng = k / group;
+      const std::vector<uint8_t> wbytes = QuantizedWeight(rng, type, c.n, k);
+      const std::vector<float> wv = Dequantized(type, wbytes, c.n, k);
+      const std::vector<float> x = RandomX(rng, c.m, k);
+      std::vector<float> y(static_cast<size_t>(c.m * c.n));
+      Context ctx;
+      dllm::gemm::Linear(ctx, x.data(), c.m, k, WeightView{type, wbytes.data(), c.n, k}, y.data(),
+                         c.n, false);
+      const size_t rb = dllm::quant::RowBytes(type, k);
+      std::vector<int8_t> wq(static_cast<size_t>(k)), xq(static_cast<size_t>(k));
+      std::vector<float> s(static_cast<size_t>(ng)), o(static_cast<size_t>(ng), 0.0f),
+          xd(static_cast<size_t>(k / 32));
+      double worst = 0;
+      int bad = 0;
+      for (int64_t i = 0; i < c.m; ++i) {
+        q8::ref::QuantizeRow(x.data() + i * k, k, xq.data(), xd.data());
+        for (int64_t j = 0; j < c.n; ++j) {
+          q8::DecodeRow(type, wbytes.data() + j * rb, k, wq.data(), s.data(), o.data());
+          double exact = 0, quant_bound = 0, mag = 0;
+          for (int64_t t = 0; t < k; ++t) {
+            const double w = wv[j * k + t], xv = x[i * k + t];
+            exact += xv * w;
+            quant_bound += 0.50004 * xd[t / 32] * std::fabs(w);
+            mag += std::fabs(xd[t / 32] * xq[t]) *
+                   (std::fabs(static_cast<double>(s[t / group]) * wq[t]) +
+                    (q8::HasOffset(type) ? std::fabs(o[t / group]) : 0.0));
+          }
+          const double tol = quant_bound + (2.0 * ng + 4) * kU * mag + 1e-30;
+          const double err = std::fabs(y[i * c.n + j] - exact);
+          worst = std::max(worst, err / tol);
+          bad += !(err <= tol);
+        }
+      }
+      INFO(dllm::GgmlTypeName(type) << " m=" << c.m << " n=" << c.n << " k=" << k
+                                    << ": worst error / bound = " << worst);
+      CHECK(bad == 0);
+    }
+  }
+}
+
+TEST_CASE("int8: scratch stops growing after warm-up; off switch uses the dequant tiles") {
+  dllm::Rng rng(15);
+  Context ctx(Int8Options(48));
+  for (GgmlType type : {GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K}) {
+    const int64_t k = 512, n = 100;
+    const std::vector<uint8_t> wbytes = QuantizedWeight(rng, type, n, k);
+    const WeightView view{type, wbytes.data(), n, k};
+    const std::vector<float> x = RandomX(rng, 64, k);
+    std::vector<float> y(64 * n), want(64 * n);
+    dllm::gemm::Linear(ctx, x.data(), 64, k, view, y.data(), n);
+    const int64_t growths = ctx.scratch_growths();
+    for (int64_t m : {1, 5, 64, 31}) {
+      dllm::gemm::Linear(ctx, x.data(), m, k, view, y.data(), n, m % 2 == 1);
+    }
+    INFO(dllm::GgmlTypeName(type));
+    CHECK(ctx.scratch_growths() == growths);
+  }
+  // int8_quantized = false: the dequantized-tile path (f32 products of the exact weights).
+  Options o;
+  o.int8_quantized = false;
+  Context deq(o);
+  const int64_t k = 256, n = 20, m = 3;
+  const std::vector<uint8_t> wbytes = QuantizedWeight(rng, GgmlType::kQ4_0, n, k);
+  const std::vector<float> wv = Dequantized(GgmlType::kQ4_0, wbytes, n, k);
+  const std::vector<float> x = RandomX(rng, m, k);
+  std::vector<float> y(m * n);
+  dllm::gemm::Linear(deq, x.data(), m, k, WeightView{GgmlType::kQ4_0, wbytes.data(), n, k},
+                     y.data(), n);
+  int bad = 0;
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      double exact = 0, mag = 0;
+      for (int64_t t = 0; t < k; ++t) {
+        exact += static_cast<double>(x[i * k + t]) * wv[j * k + t];
+        mag += std::fabs(static_cast<double>(x[i * k + t]) * wv[j * k + t]);
+      }
+      bad += !(std::fabs(y[i * n + j] - exact) <= (k + 2) * kU * mag);
+    }
+  }
+  CHECK(bad == 0);
+}
+
+TEST_CASE("int8: two Contexts on two threads agree with the reference") {
+  dllm::Rng seed_rng(16);
+  const int64_t m = 37, n = 90, k = 512;
+  const std::vector<uint8_t> wbytes = QuantizedWeight(seed_rng, GgmlType::kQ5_K, n, k);
+  const WeightView view{GgmlType::kQ5_K, wbytes.data(), n, k};
+  auto work = [&](uint64_t seed, int* failures) {
+    dllm::Rng rng(seed);
+    Context ctx(Int8Options(64));
+    for (int iter = 0; iter < 4; ++iter) {
+      const std::vector<float> x = RandomX(rng, m, k);
+      std::vector<float> y(m * n), want(m * n);
+      dllm::gemm::Linear(ctx, x.data(), m, k, view, y.data(), n);
+      q8::ref::Linear(x.data(), m, k, view, want.data(), n, false);
+      for (size_t i = 0; i < y.size(); ++i) *failures += std::memcmp(&y[i], &want[i], 4) != 0;
+    }
+  };
+  int fa = 0, fb = 0;
+  std::thread ta(work, 1, &fa), tb(work, 2, &fb);
+  ta.join();
+  tb.join();
+  CHECK(fa == 0);
+  CHECK(fb == 0);
+}
