@@ -2,7 +2,7 @@
 // fraction of the machine's measured peak, plus prompt encoding and the extrapolation to the
 // released 30-layer model.
 //
-//   step_bench [-m MODEL.gguf] [--layers N] [--type bf16|f32|q8_0] [--context 512]
+//   step_bench [-m MODEL.gguf] [--layers N] [--type bf16|f32|TARGET] [--context 512]
 //              [--steps 3] [-t THREADS] [--sc-threshold 1e-4] [--no-scaling]
 //
 // Besides the per-part table it reports: the truncated self-conditioning mode's cost at
@@ -10,13 +10,17 @@
 // it) and memory (peak resident set while generating, against model file + KV cache).
 //
 // Without -m it writes a random real-dims model (E 2816, 128 experts, vocab 262144; N layers,
-// the last global) to /tmp first. FLOPs count multiply and add as two; attention counts QKᵀ and
+// the last global) to /tmp first; TARGET is any dllm-quantize target (q8_0, q4_k_m, q6_k, ...:
+// the published files' per-tensor type rules, docs/quantization.md). Percentages are of the
+// measured peak of the arithmetic the weights use: bf16, f32, or int8 for block-quantized
+// weights (int8 activations × int8-unpacked weights). FLOPs count multiply and add as two; attention counts QKᵀ and
 // PV over the keys each query sees.
 #include <omp.h>
 
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -76,7 +80,10 @@ struct Component {
 };
 
 std::vector<Component> LayerComponents(const dllm::HParams& hp, const dllm::LayerShape& l,
-                                       double rows, double keys, double bytes_per_weight) {
+                                       const dllm::LayerWeights& w, double rows, double keys) {
+  auto bytes = [](const dllm::WeightTensor& t) {
+    return t.present() ? static_cast<double>(t.n_bytes) : 0.0;
+  };
   const double d = static_cast<double>(hp.n_embd);
   const double q = l.n_head * static_cast<double>(l.head_dim);
   const double kv = l.n_kv_head * static_cast<double>(l.head_dim);
@@ -85,12 +92,16 @@ std::vector<Component> LayerComponents(const dllm::HParams& hp, const dllm::Laye
   const double fe = static_cast<double>(hp.n_ff_exp), f = static_cast<double>(hp.n_ff);
   // Experts touched: the expected number of distinct experts among rows·k uniform picks.
   const double touched = e * (1 - std::pow(1 - 1 / e, rows * k));
-  return {{"Q/K/V projections + norms + RoPE", 2 * rows * d * (q + kvn), d * (q + kvn) * bytes_per_weight},
+  const double experts_bytes = bytes(w.ffn_gate_up_exps) + bytes(w.ffn_gate_exps) +
+                               bytes(w.ffn_up_exps) + bytes(w.ffn_down_exps);
+  return {{"Q/K/V projections + norms + RoPE", 2 * rows * d * (q + kvn),
+           bytes(w.attn_q) + bytes(w.attn_k) + bytes(w.attn_v)},
           {"attention core (QK^T, softmax, PV)", 2 * 2 * rows * keys * q, 0},
-          {"attention output projection", 2 * rows * q * d, q * d * bytes_per_weight},
-          {"dense GeGLU MLP", 3 * 2 * rows * d * f, 3 * d * f * bytes_per_weight},
-          {"router + grouping + gather", 2 * rows * d * e, d * e * 4},
-          {"experts (grouped matmuls)", 3 * 2 * rows * k * d * fe, touched * 3 * d * fe * bytes_per_weight},
+          {"attention output projection", 2 * rows * q * d, bytes(w.attn_output)},
+          {"dense GeGLU MLP", 3 * 2 * rows * d * f,
+           bytes(w.ffn_gate) + bytes(w.ffn_up) + bytes(w.ffn_down)},
+          {"router + grouping + gather", 2 * rows * d * e, bytes(w.ffn_gate_inp)},
+          {"experts (grouped matmuls)", 3 * 2 * rows * k * d * fe, touched / e * experts_bytes},
           {"combine, norms, residual", 0, 0}};
 }
 
@@ -170,10 +181,14 @@ int main(int argc, char** argv) {
   }
   if (model_path.empty()) {
     dllm::SyntheticConfig c = dllm::SyntheticConfig::RealDims(layers);
-    c.weight_type = type == "f32"    ? dllm::GgmlType::kF32
-                    : type == "q8_0" ? dllm::GgmlType::kQ8_0
-                                     : dllm::GgmlType::kBF16;
-    c.embedding_type = c.weight_type;
+    if (type == "f32" || type == "bf16") {
+      c.weight_type = type == "f32" ? dllm::GgmlType::kF32 : dllm::GgmlType::kBF16;
+      c.embedding_type = c.weight_type;
+    } else {
+      std::string target = type;
+      for (char& ch : target) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      c.quant_target = target;  // validated by the writer (clear error for unknown targets)
+    }
     model_path = "/tmp/dllm-real-dims-" + std::to_string(layers) + "l-" + type + ".gguf";
     std::printf("writing %s ...\n", model_path.c_str());
     std::fflush(stdout);
@@ -184,8 +199,13 @@ int main(int argc, char** argv) {
   auto model = dllm::Model::Load(model_path);
   const dllm::HParams& hp = model->hparams();
   const dllm::GgmlType wtype = model->layers()[0].attn_q.type;
-  const double type_peak = wtype == dllm::GgmlType::kBF16 ? peak.bf16 : peak.f32;
-  const char* peak_name = wtype == dllm::GgmlType::kBF16 ? "bf16" : "f32";
+  const bool float_weights = wtype == dllm::GgmlType::kF32 || wtype == dllm::GgmlType::kF16;
+  const double type_peak = wtype == dllm::GgmlType::kBF16 ? peak.bf16
+                           : float_weights                ? peak.f32
+                                                          : peak.int8;
+  const char* peak_name = wtype == dllm::GgmlType::kBF16 ? "bf16"
+                          : float_weights                ? "f32"
+                                                         : "int8";
 
   dllm::Session session(model, {context + 2 * hp.canvas_length, threads});
   std::vector<int32_t> prompt(static_cast<size_t>(context));
@@ -236,8 +256,9 @@ int main(int argc, char** argv) {
               static_cast<long long>(hp.n_embd), static_cast<long long>(hp.n_vocab),
               static_cast<long long>(hp.canvas_length), dllm::GgmlTypeName(wtype).c_str(),
               static_cast<long long>(context), threads);
-  std::printf("measured peak (oneDNN matmul M=256 K=N=4096): f32 %.0f GFLOP/s, bf16 %.0f GFLOP/s\n\n",
-              peak.f32, peak.bf16);
+  std::printf("measured peaks (best oneDNN matmul, %s, %d threads): f32 %.0f GFLOP/s, bf16 %.0f "
+              "GFLOP/s, int8 %.0f GOP/s\n\n",
+              peak.isa.c_str(), threads, peak.f32, peak.bf16, peak.int8);
   std::printf("%-34s %10s %10s %10s %8s\n", "part (per denoising step)", "ms", "GFLOP",
               "GFLOP/s", "of peak");
   auto row = [&](const char* name, double sec, double flops) {
@@ -269,13 +290,12 @@ int main(int argc, char** argv) {
   // The layers by component: compute against the peak, weight traffic against bandwidth.
   {
     const double bw = MeasureReadBandwidth(threads);
-    const dllm::GgmlTypeTraits* tt = dllm::FindGgmlType(static_cast<uint32_t>(wtype));
-    const double bpw = tt ? tt->type_size / static_cast<double>(tt->block_size) : 4.0;
     std::vector<Component> total;
-    for (const dllm::LayerShape& l : hp.layers) {
+    for (size_t il = 0; il < hp.layers.size(); ++il) {
+      const dllm::LayerShape& l = hp.layers[il];
       const double reach = l.sliding ? std::min<double>(context, hp.sliding_window - 1) : context;
-      auto c = LayerComponents(hp, l, static_cast<double>(hp.canvas_length),
-                               reach + static_cast<double>(hp.canvas_length), bpw);
+      auto c = LayerComponents(hp, l, model->layers()[il], static_cast<double>(hp.canvas_length),
+                               reach + static_cast<double>(hp.canvas_length));
       if (total.empty()) {
         total = c;
       } else {
