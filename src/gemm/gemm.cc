@@ -93,21 +93,23 @@ void LinearT(Context& ctx, const float* x, int64_t m, int64_t ldx, const WeightV
   }
 }
 
-void Sgemm(Context& ctx, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-           bool trans_a, const float* b, int64_t ldb, bool trans_b, float* c, int64_t ldc,
-           float alpha, float beta) {
+namespace {
+
+void GeneralGemm(const char* name, dnnl::memory::data_type type, Context& ctx, int64_t m,
+                 int64_t n, int64_t k, const void* a, int64_t lda, bool trans_a, const void* b,
+                 int64_t ldb, bool trans_b, float* c, int64_t ldc, float alpha, float beta) {
   if (m < 0 || n < 0 || k < 0) {
-    Invalid("Sgemm", "negative size m=" + std::to_string(m) + " n=" + std::to_string(n) +
-                         " k=" + std::to_string(k));
+    Invalid(name, "negative size m=" + std::to_string(m) + " n=" + std::to_string(n) +
+                      " k=" + std::to_string(k));
   }
   const int64_t a_width = trans_a ? m : k, b_width = trans_b ? k : n;
   if (lda < std::max<int64_t>(a_width, 1) || ldb < std::max<int64_t>(b_width, 1) ||
       ldc < std::max<int64_t>(n, 1)) {
-    Invalid("Sgemm", "leading dimension smaller than the row width (lda=" + std::to_string(lda) +
-                         " ldb=" + std::to_string(ldb) + " ldc=" + std::to_string(ldc) + ")");
+    Invalid(name, "leading dimension smaller than the row width (lda=" + std::to_string(lda) +
+                      " ldb=" + std::to_string(ldb) + " ldc=" + std::to_string(ldc) + ")");
   }
   if (m == 0 || n == 0) return;
-  if (c == nullptr) Invalid("Sgemm", "c is null");
+  if (c == nullptr) Invalid(name, "c is null");
   if (k == 0) {
     // Empty product: c = beta · c (BLAS semantics, beta == 0 writes zeros).
     for (int64_t i = 0; i < m; ++i) {
@@ -116,8 +118,9 @@ void Sgemm(Context& ctx, int64_t m, int64_t n, int64_t k, const float* a, int64_
     }
     return;
   }
-  if (a == nullptr || b == nullptr) Invalid("Sgemm", "a or b is null");
+  if (a == nullptr || b == nullptr) Invalid(name, "a or b is null");
   MatmulKey key;
+  key.a_type = key.b_type = type;
   key.trans_a = trans_a;
   key.trans_b = trans_b;
   key.sum = beta != 0.0f;
@@ -136,6 +139,23 @@ void Sgemm(Context& ctx, int64_t m, int64_t n, int64_t k, const float* a, int64_
   call.alpha = alpha;
   ctx.impl().Matmul(key, call);
 }
+
+}  // namespace
+
+void Sgemm(Context& ctx, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+           bool trans_a, const float* b, int64_t ldb, bool trans_b, float* c, int64_t ldc,
+           float alpha, float beta) {
+  GeneralGemm("Sgemm", dnnl::memory::data_type::f32, ctx, m, n, k, a, lda, trans_a, b, ldb,
+              trans_b, c, ldc, alpha, beta);
+}
+
+void GemmBf16(Context& ctx, int64_t m, int64_t n, int64_t k, const uint16_t* a, int64_t lda,
+              bool trans_a, const uint16_t* b, int64_t ldb, bool trans_b, float* c, int64_t ldc,
+              float alpha, float beta) {
+  GeneralGemm("GemmBf16", dnnl::memory::data_type::bf16, ctx, m, n, k, a, lda, trans_a, b, ldb,
+              trans_b, c, ldc, alpha, beta);
+}
+
 
 }  // namespace gemm
 }  // namespace dllm

@@ -121,5 +121,17 @@ void Sgemm(Context& ctx, int64_t m, int64_t n, int64_t k, const float* a, int64_
            bool trans_a, const float* b, int64_t ldb, bool trans_b, float* c, int64_t ldc,
            float alpha, float beta);
 
+// Sgemm with bf16 operands (raw bit patterns): products of the bf16 values are exact in f32,
+// accumulation and c are f32 (oneDNN's bf16 matmul; AMX or AVX512-BF16 where present). Same
+// layouts, arguments and errors as Sgemm.
+void GemmBf16(Context& ctx, int64_t m, int64_t n, int64_t k, const uint16_t* a, int64_t lda,
+              bool trans_a, const uint16_t* b, int64_t ldb, bool trans_b, float* c, int64_t ldc,
+              float alpha, float beta);
+
+// dst[r·ld_dst + c] = bf16(x[r·ldx + c]) (round to nearest even; NaN stays NaN) for r < rows,
+// c < cols. Runs on the calling thread only (for use inside parallel loops).
+void RoundToBf16(const float* x, int64_t rows, int64_t cols, int64_t ldx, uint16_t* dst,
+                 int64_t ld_dst);
+
 }  // namespace gemm
 }  // namespace dllm

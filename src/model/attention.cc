@@ -114,6 +114,37 @@ void Forward::Attention(int il, Mode mode, const float* a, int64_t m, int64_t po
   }
 
   const int64_t n_keys = span1.rows + span2.rows;
+  // bf16 attention for models whose projections are BF16 or block-quantized: their matmuls
+  // already round activations (bf16 or int8), and bf16 QKᵀ / PV run at the bf16 matmul rate
+  // (AMX). q, k, v are rounded to bf16 (2^-9 relative); softmax and accumulation stay f32.
+  // F32/F16 models keep f32 attention, so the reference comparisons are unaffected.
+  const bool bf16 = w.attn_k.type != GgmlType::kF32 && w.attn_k.type != GgmlType::kF16;
+  uint16_t* q16 = nullptr;
+  uint16_t* k16 = nullptr;
+  uint16_t* v16 = nullptr;
+  if (bf16) {
+    auto grow = [](std::vector<uint16_t>& b, int64_t n) {
+      if (b.size() < static_cast<size_t>(n)) b.resize(static_cast<size_t>(n));
+      return b.data();
+    };
+    q16 = grow(s_->q16, m * qw);
+    k16 = grow(s_->k16, n_keys * kvw);
+    v16 = grow(s_->v16, n_keys * kvw);
+    // Keys and values of both spans end to end: one matmul per head covers all keys.
+    const KeySpan spans[2] = {span1, span2};
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < m + n_keys; ++r) {
+      if (r < m) {
+        gemm::RoundToBf16(q + r * qw, 1, qw, qw, q16 + r * qw, qw);
+        continue;
+      }
+      int64_t j = r - m;
+      const KeySpan& sp = j < span1.rows ? spans[0] : spans[1];
+      const int64_t row = j < span1.rows ? j : j - span1.rows;
+      gemm::RoundToBf16(sp.k + row * kvw, 1, kvw, kvw, k16 + j * kvw, kvw);
+      gemm::RoundToBf16(sp.v + row * kvw, 1, kvw, kvw, v16 + j * kvw, kvw);
+    }
+  }
   // Query blocks bound the score buffer (~16 MiB) on long contexts.
   const int64_t block = std::max<int64_t>(1, std::min<int64_t>(m, (int64_t{4} << 20) / n_keys));
   float* attn = s_->attn.data();
@@ -130,18 +161,29 @@ void Forward::Attention(int il, Mode mode, const float* a, int64_t m, int64_t po
       buffer.resize(static_cast<size_t>(block * n_keys));
     }
     float* scores = buffer.data();
+    uint16_t* probs16 = nullptr;
+    if (bf16) {
+      std::vector<uint16_t>& b16 = s_->thread_probs16[static_cast<size_t>(t)];
+      if (b16.size() < static_cast<size_t>(block * n_keys)) b16.resize(static_cast<size_t>(block * n_keys));
+      probs16 = b16.data();
+    }
     const int64_t g = h / group;
     for (int64_t i0 = 0; i0 < m; i0 += block) {
       const int64_t mb = std::min(block, m - i0);
       const float* qh = q + i0 * qw + h * hd;
       // Scores with scale 1.0 (q and k are RMS-normalised per head).
-      if (span1.rows) {
-        gemm::Sgemm(ctx, mb, span1.rows, hd, qh, qw, false, span1.k + g * hd, kvw, true, scores,
-                    n_keys, 1.0f, 0.0f);
-      }
-      if (span2.rows) {
-        gemm::Sgemm(ctx, mb, span2.rows, hd, qh, qw, false, span2.k + g * hd, kvw, true,
-                    scores + span1.rows, n_keys, 1.0f, 0.0f);
+      if (bf16) {
+        gemm::GemmBf16(ctx, mb, n_keys, hd, q16 + i0 * qw + h * hd, qw, false, k16 + g * hd, kvw,
+                       true, scores, n_keys, 1.0f, 0.0f);
+      } else {
+        if (span1.rows) {
+          gemm::Sgemm(ctx, mb, span1.rows, hd, qh, qw, false, span1.k + g * hd, kvw, true,
+                      scores, n_keys, 1.0f, 0.0f);
+        }
+        if (span2.rows) {
+          gemm::Sgemm(ctx, mb, span2.rows, hd, qh, qw, false, span2.k + g * hd, kvw, true,
+                      scores + span1.rows, n_keys, 1.0f, 0.0f);
+        }
       }
       for (int64_t i = 0; i < mb; ++i) {
         float* row = scores + i * n_keys;
@@ -156,6 +198,12 @@ void Forward::Attention(int il, Mode mode, const float* a, int64_t m, int64_t po
         kernels::Softmax(row, static_cast<size_t>(n_keys));
       }
       float* oh = attn + i0 * qw + h * hd;
+      if (bf16) {
+        gemm::RoundToBf16(scores, mb, n_keys, n_keys, probs16, n_keys);
+        gemm::GemmBf16(ctx, mb, hd, n_keys, probs16, n_keys, false, v16 + g * hd, kvw, false, oh,
+                       qw, 1.0f, 0.0f);
+        continue;
+      }
       float beta = 0.0f;
       if (span1.rows) {
         gemm::Sgemm(ctx, mb, hd, span1.rows, scores, n_keys, false, span1.v + g * hd, kvw, false,

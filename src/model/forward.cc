@@ -23,6 +23,7 @@ Forward::Forward(const Model& model, gemm::Context& gemm, int64_t max_rows)
   const int threads = std::max(1, omp_get_num_procs());
   for (int i = 0; i < threads; ++i) thread_gemm_.push_back(std::make_unique<gemm::Context>());
   s_->thread_scores.resize(static_cast<size_t>(threads));
+  s_->thread_probs16.resize(static_cast<size_t>(threads));
 }
 
 Forward::~Forward() = default;

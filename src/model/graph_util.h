@@ -56,6 +56,11 @@ struct Forward::Scratch {
   std::vector<int32_t> expert_slot;    // the (row, k) slot of each grouped entry
   std::vector<int64_t> expert_offset;  // [E + 1]
   std::vector<int64_t> fill;           // [E] counting-sort cursors
+  // bf16 attention (models whose matrices are not F32/F16): q [R, H*hd] and the keys/values a
+  // call sees [keys, KV*hd] rounded to bf16; per thread the probabilities [block, keys]. Grow
+  // to the largest call, then stay.
+  std::vector<uint16_t> q16, k16, v16;
+  std::vector<std::vector<uint16_t>> thread_probs16;
 
   void Size(const HParams& hp, const GlobalWeights& gw, int64_t r) {
     int64_t q_width = 0, kv_width = 0, half = 0;

@@ -421,6 +421,87 @@ TEST_CASE("Sgemm matches the double reference for all transpositions") {
   }
 }
 
+namespace {
+float Bf16ToF32(uint16_t h) {
+  const uint32_t u = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+}  // namespace
+
+TEST_CASE("RoundToBf16 rounds to nearest even, keeps NaN, honours leading dimensions") {
+  // 1 + 2^-8 is halfway between bf16 1.0 and 1 + 2^-7: ties to even (1.0); 1 + 3·2^-8 rounds up.
+  const float x[6] = {1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, -2.5f, NAN, INFINITY, 1e-40f};
+  uint16_t out[2 * 4];
+  std::fill(out, out + 8, uint16_t{0xABCD});
+  dllm::gemm::RoundToBf16(x, 2, 3, 3, out, 4);
+  CHECK(Bf16ToF32(out[0]) == 1.0f);
+  CHECK(Bf16ToF32(out[1]) == 1.0f + 0x1p-6f);
+  CHECK(Bf16ToF32(out[2]) == -2.5f);
+  CHECK(out[3] == 0xABCD);  // beyond cols: untouched
+  CHECK(std::isnan(Bf16ToF32(out[4])));
+  CHECK(Bf16ToF32(out[5]) == INFINITY);
+  CHECK_THROWS_AS(dllm::gemm::RoundToBf16(x, 1, 3, 2, out, 4), dllm::Error);
+}
+
+TEST_CASE("GemmBf16 matches the double reference of the bf16 operands for all transpositions") {
+  dllm::Rng rng(15);
+  Context ctx;
+  const Shape shapes[] = {{1, 1, 1}, {1, 17, 9}, {7, 1, 5}, {13, 33, 29}, {64, 128, 100}};
+  for (const Shape& s : shapes) {
+    for (int t = 0; t < 4; ++t) {
+      const bool ta = t & 1, tb = t & 2;
+      for (float beta : {0.0f, 1.0f}) {
+        const int64_t pad = 3;
+        const int64_t lda = (ta ? s.m : s.k) + pad, ldb = (tb ? s.k : s.n) + pad, ldc = s.n + pad;
+        const std::vector<float> af = Random(rng, (ta ? s.k : s.m) * lda);
+        const std::vector<float> bf = Random(rng, (tb ? s.n : s.k) * ldb);
+        std::vector<uint16_t> a(af.size()), b(bf.size());
+        dllm::gemm::RoundToBf16(af.data(), 1, static_cast<int64_t>(af.size()),
+                                static_cast<int64_t>(af.size()), a.data(), static_cast<int64_t>(a.size()));
+        dllm::gemm::RoundToBf16(bf.data(), 1, static_cast<int64_t>(bf.size()),
+                                static_cast<int64_t>(bf.size()), b.data(), static_cast<int64_t>(b.size()));
+        std::vector<float> c = Random(rng, s.m * ldc);
+        for (int64_t i = 0; i < s.m; ++i) {
+          for (int64_t j = s.n; j < ldc; ++j) c[i * ldc + j] = kSentinel;
+          if (beta == 0.0f) {
+            for (int64_t j = 0; j < s.n; ++j) c[i * ldc + j] = NAN;  // must not propagate
+          }
+        }
+        std::vector<double> ref(s.m * s.n), mag(s.m * s.n);
+        for (int64_t i = 0; i < s.m; ++i) {
+          for (int64_t j = 0; j < s.n; ++j) {
+            double acc = 0, abs = 0;
+            for (int64_t p = 0; p < s.k; ++p) {
+              const double av = Bf16ToF32(ta ? a[p * lda + i] : a[i * lda + p]);
+              const double bv = Bf16ToF32(tb ? b[j * ldb + p] : b[p * ldb + j]);
+              acc += av * bv;
+              abs += std::fabs(av * bv);
+            }
+            const double c0 = beta == 0.0f ? 0.0 : c[i * ldc + j];
+            ref[i * s.n + j] = acc + beta * c0;
+            mag[i * s.n + j] = abs + std::fabs(beta * c0);
+          }
+        }
+        dllm::gemm::GemmBf16(ctx, s.m, s.n, s.k, a.data(), lda, ta, b.data(), ldb, tb, c.data(),
+                             ldc, 1.0f, beta);
+        // Products of bf16 values are exact in f32: only f32 accumulation error remains.
+        Expect{F32Tol(s.k) + 4 * kF32Eps}.Check(
+            ref, mag, c.data(), s.m, s.n, ldc,
+            "GemmBf16 m=" + std::to_string(s.m) + " n=" + std::to_string(s.n) +
+                " k=" + std::to_string(s.k) + " ta=" + std::to_string(ta) +
+                " tb=" + std::to_string(tb));
+      }
+    }
+  }
+  std::vector<float> c(4);
+  const uint16_t one = 0x3F80;
+  CHECK_THROWS_AS(dllm::gemm::GemmBf16(ctx, 2, 2, 1, &one, 0, false, &one, 2, false, c.data(), 2,
+                                       1.0f, 0.0f),
+                  dllm::Error);
+}
+
 TEST_CASE("Sgemm with k == 0 scales c by beta") {
   Context ctx;
   std::vector<float> c = {1, 2, NAN, 4};
