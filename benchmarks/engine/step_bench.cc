@@ -367,9 +367,9 @@ int main(int argc, char** argv) {
     struct stat st {};
     const double file = stat(model_path.c_str(), &st) == 0 ? static_cast<double>(st.st_size) : 0;
     const double kv = static_cast<double>(dllm::KvCacheBytes(hp, context + 2 * hp.canvas_length));
-    const double logits = 2.0 * static_cast<double>(hp.canvas_length * hp.n_vocab) * sizeof(float);
+    const double logits = static_cast<double>(hp.canvas_length * hp.n_vocab) * sizeof(float);
     std::printf("memory: peak RSS %.2f GB; model file %.2f GB + KV cache %.3f GB = %.2f GB; "
-                "ratio %.3f (logits+probabilities buffers %.2f GB of it)\n",
+                "ratio %.3f (the decoder's logits/probabilities buffer: %.2f GB of it)\n",
                 peak_rss * 1e-9, file * 1e-9, kv * 1e-9, (file + kv) * 1e-9,
                 peak_rss / (file + kv), logits * 1e-9);
   }

@@ -8,9 +8,13 @@
 //
 // Numerics. F32 weights: f32 products, f32 accumulation. BF16 weights: the activation rows are
 // rounded to bf16 (round to nearest even), products and accumulation in f32, so each product
-// carries a relative error of at most 2^-8 from the activation rounding. F16 weights, LinearT
-// with block-quantized weights, and Linear with Options::int8_quantized off: rows are
-// dequantized exactly to f32, then as for F32.
+// carries a relative error of at most 2^-8 from the activation rounding. F16 weights, and Linear
+// with Options::int8_quantized off: rows are dequantized exactly to f32, then as for F32.
+// LinearT with F16 or block-quantized weights (the self-conditioning product over a quantized
+// embedding): rows are dequantized exactly, then — with Options::linear_t_bf16_tiles (default)
+// — the dequantized tile and the activations are rounded to bf16 and multiplied as for BF16
+// weights (each product within 2^-8 relative of the exact one; the quantization error of the
+// weights themselves is far larger), or without it multiplied in f32.
 //
 // Linear with block-quantized weights (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K; K ≤ 2^24) runs
 // the int8 path (gemm/qgemm.h), whose result is exactly this computation, bit for bit on every
@@ -68,6 +72,9 @@ struct Options {
   // Weight rows dequantized per tile in the dequantizing paths (F16 and quantized weights).
   int64_t linear_tile_rows = 256;
   int64_t linear_t_tile_rows = 1024;
+  // LinearT with F16/quantized weights: bf16 matmuls on the dequantized tiles (true; AMX-speed)
+  // or f32 matmuls (false; exact products of the dequantized values).
+  bool linear_t_bf16_tiles = true;
   // Reduction-dimension chunk of LinearT with BF16 weights (bounds its bf16 activation scratch).
   int64_t linear_t_bf16_chunk = 16384;
   // Linear with block-quantized weights: the int8 path (true) or f32 dequantized tiles (false,

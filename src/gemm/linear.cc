@@ -179,13 +179,45 @@ void LinearTDequant(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx,
                     const WeightView& w, size_t row_bytes, float* y, int64_t ldy) {
   // Tiles along the reduction dimension (weight rows); the first overwrites y, later ones add.
   const int64_t tile_rows = std::min(ctx.options.linear_t_tile_rows, w.n);
+  const bool bf16 = ctx.options.linear_t_bf16_tiles;
+  const size_t tile_floats = static_cast<size_t>(tile_rows * w.k);
+  // One scratch: the f32 tile, then (bf16 mode) its bf16 copy.
   auto* tile = static_cast<float*>(ctx.tile_scratch.Get(
-      static_cast<size_t>(tile_rows * w.k) * sizeof(float), &ctx.scratch_growths));
+      tile_floats * sizeof(float) + (bf16 ? tile_floats * sizeof(uint16_t) : 0),
+      &ctx.scratch_growths));
+  uint16_t* tile16 = bf16 ? reinterpret_cast<uint16_t*>(tile + tile_floats) : nullptr;
+  uint16_t* act = bf16 ? static_cast<uint16_t*>(ctx.act_scratch.Get(
+                             static_cast<size_t>(m * tile_rows) * sizeof(uint16_t),
+                             &ctx.scratch_growths))
+                       : nullptr;
   const auto* wbytes = static_cast<const uint8_t*>(w.data);
   for (int64_t n0 = 0; n0 < w.n; n0 += tile_rows) {
     const int64_t rows = std::min(tile_rows, w.n - n0);
     DequantizeRows(w.type, wbytes + static_cast<size_t>(n0) * row_bytes, row_bytes, rows, w.k,
                    tile);
+    if (bf16) {
+      ConvertRowsToBf16(tile, rows, w.k, w.k, tile16);
+      ConvertRowsToBf16(x + n0, m, rows, ldx, act);
+      MatmulKey key;
+      key.a_type = key.b_type = dt::bf16;
+      key.n = w.k;
+      key.k = rows;
+      key.ldb = w.k;
+      key.sum = n0 > 0;
+      key.beta = 1.0f;
+      MatmulCall call;
+      call.a = act;
+      call.b = tile16;
+      call.c = y;
+      call.m = m;
+      call.n = w.k;
+      call.k = rows;
+      call.lda = rows;
+      call.ldb = w.k;
+      call.ldc = ldy;
+      ctx.Matmul(key, call);
+      continue;
+    }
     MatmulKey key;
     key.n = w.k;
     key.k = rows;

@@ -127,7 +127,7 @@ TEST_CASE("truncated self-conditioning equals the dense path on pre-truncated pr
         std::memcpy(&p, &u, 4);
       }
     }
-    const float tau = 1e-3f;
+    const float tau = 0.02f;
     std::vector<float> cut = probs;
     size_t kept = 0;
     for (float& p : cut) {
@@ -152,9 +152,14 @@ TEST_CASE("truncated self-conditioning equals the dense path on pre-truncated pr
           std::max(max_trunc_effect, static_cast<double>(std::abs(full.input[i] - sparse.input[i])));
     }
     MESSAGE("max |dense - sparse| " << max_diff << ", truncation effect " << max_trunc_effect);
-    // Inputs are RMS-normalised (entries O(1)); f32 sums of <= 512 terms in another order.
-    CHECK(max_diff <= 1e-5);
-    CHECK(max_trunc_effect > 100 * std::max(max_diff, 1e-7));  // truncation is really visible
+    // Inputs are RMS-normalised (entries O(1)). F32 embedding: f32 sums of <= 512 terms in
+    // another order. Quantized embeddings: the dense product runs on bf16-rounded tiles
+    // (gemm.h, linear_t_bf16_tiles: each product within 2^-8 relative), the sparse path on the
+    // exact dequantized rows, so allow 2^-8 there.
+    const bool exact = emb == dllm::GgmlType::kF32 || emb == dllm::GgmlType::kBF16;
+    const double tol = exact ? 1e-5 : 0x1p-8;
+    CHECK(max_diff <= tol);
+    CHECK(max_trunc_effect > 10 * tol);  // truncation is really visible at this tolerance
   }
   Session s(TinyModel(), {0, 1});
   CHECK_THROWS_AS(s.forward().set_self_cond_threshold(-1e-3f), dllm::Error);

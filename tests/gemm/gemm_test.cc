@@ -211,7 +211,12 @@ void TestLinearT(Context& ctx, dllm::Rng& rng, GgmlType type, const Shape& s, in
   for (int64_t i = 0; i < s.m; ++i) {
     for (int64_t j = 0; j < s.k; ++j) y[i * ldy + j] = NAN;  // must be overwritten
   }
-  const bool bf16 = type == GgmlType::kBF16;
+  // BF16 weights round the activations to bf16; F16/quantized weights with linear_t_bf16_tiles
+  // round the activations and the dequantized tile (gemm.h): the reference uses the same
+  // rounded values, so only f32 accumulation error remains.
+  const bool tiles16 = type != GgmlType::kF32 && type != GgmlType::kBF16 &&
+                       ctx.options().linear_t_bf16_tiles;
+  const bool bf16 = type == GgmlType::kBF16 || tiles16;
   std::vector<double> xr(x.size());
   for (size_t i = 0; i < x.size(); ++i) xr[i] = bf16 ? RoundToBf16(x[i]) : x[i];
   std::vector<double> ref(s.m * s.k), mag(s.m * s.k);
@@ -220,7 +225,7 @@ void TestLinearT(Context& ctx, dllm::Rng& rng, GgmlType type, const Shape& s, in
       double acc = 0, abs = 0;
       for (int64_t r = 0; r < s.n; ++r) {
         const double xv = x[i * ldx + r], wv = w.value[r * s.k + j];
-        acc += xr[i * ldx + r] * wv;
+        acc += xr[i * ldx + r] * (tiles16 ? RoundToBf16(static_cast<float>(wv)) : wv);
         abs += std::fabs(xv * wv);
       }
       ref[i * s.k + j] = acc;
@@ -338,7 +343,9 @@ TEST_CASE("Linear at model-sized shapes (K=2816, N=704; M=256 takes the fixed-M 
 
 TEST_CASE("LinearT matches the double reference for every weight type") {
   dllm::Rng rng(4);
-  for (const Options& o : {Options(), SmallTiles()}) {
+  Options f32_tiles = SmallTiles();
+  f32_tiles.linear_t_bf16_tiles = false;
+  for (const Options& o : {Options(), SmallTiles(), f32_tiles}) {
     Context ctx(o);
     for (GgmlType type : kTypes) {
       for (const Shape& s : kShapes) {
@@ -363,8 +370,13 @@ TEST_CASE("Block-quantized weights through the dequantizing tiles (int8 path off
         TestLinear(ctx, rng, type, s, 0, false);
         TestLinear(ctx, rng, type, s, 3, true);
       }
-      // LinearT: weight rows (the output) hold 256 values, the reduction runs over 90 rows.
+      // LinearT: weight rows (the output) hold 256 values, the reduction runs over 90 rows
+      // (bf16 tiles by default; f32 tiles below).
       TestLinearT(ctx, rng, type, {9, 256, 90}, 2);
+      Options f32o = o;
+      f32o.linear_t_bf16_tiles = false;
+      Context f32ctx(f32o);
+      TestLinearT(f32ctx, rng, type, {9, 256, 90}, 2);
     }
   }
 }
@@ -573,14 +585,16 @@ TEST_CASE("Two Contexts on two threads give correct results concurrently") {
             if (!(std::fabs(y[i * s.n + j] - acc) <= F32Tol(s.k) * abs + 1e-30)) ++*failures;
           }
         }
-        // LinearT of the result against the reference.
+        // LinearT of the result against the reference (F16: bf16 tiles, gemm.h).
+        const bool round = type != GgmlType::kF32;
         for (int64_t i = 0; i < s.m; ++i) {
           for (int64_t j = 0; j < s.k; ++j) {
             double acc = 0, abs = 0;
             for (int64_t r = 0; r < s.n; ++r) {
-              const double yv = type == GgmlType::kBF16 ? RoundToBf16(y[i * s.n + r])
-                                                        : y[i * s.n + r];
-              acc += yv * w.value[r * s.k + j];
+              const double yv = round ? RoundToBf16(y[i * s.n + r]) : y[i * s.n + r];
+              const double wv = type == GgmlType::kF16 ? RoundToBf16(w.value[r * s.k + j])
+                                                       : w.value[r * s.k + j];
+              acc += yv * wv;
               abs += std::fabs(yv * w.value[r * s.k + j]);
             }
             if (!(std::fabs(yt[i * s.k + j] - acc) <= F32Tol(s.n) * abs + 1e-30)) ++*failures;
