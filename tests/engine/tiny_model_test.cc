@@ -2,6 +2,7 @@
 // against the training code's own PyTorch sampler, and held-out task accuracy.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -141,4 +142,80 @@ TEST_CASE("tiny model: logits and argmax generations match the training code's P
   }
   CHECK(n > 0);
   MESSAGE(identical_default << "/" << n << " default-sampler generations token-identical");
+}
+
+TEST_CASE("tiny model: truncated self-conditioning — effect on held-out generations and goldens") {
+  // Issue 6: a truncated SC mode may be the default only if it changes no generated token of the
+  // held-out set and moves the golden logits by < 1e-3 relative. Both effects are measured for a
+  // few thresholds and reported; the library's default threshold must satisfy both conditions.
+  const std::string path = ModelsDir() + "/dg-tiny-tasks.gguf";
+  auto model = dllm::Model::Load(path);
+  const dllm::test::Golden g(ModelsDir() + "/dg-tiny-tasks.golden.gguf");
+  const dllm::HParams& hp = model->hparams();
+  const int64_t c = hp.canvas_length, v = hp.n_vocab;
+
+  // Held-out prompts and the exact (threshold 0) generations the PyTorch sampler produced.
+  std::vector<std::vector<int32_t>> prompts, exact;
+  std::vector<uint64_t> seeds;
+  {
+    std::ifstream in(ModelsDir() + "/heldout.jsonl");
+    REQUIRE(in.good());
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      const dllm::test::Json item = dllm::test::Json::Parse(line);
+      prompts.push_back(item["prompt_ids"].Ints());
+      exact.push_back(item["generated_ids"].Ints());
+      seeds.push_back(static_cast<uint64_t>(item["seed"].number));
+    }
+  }
+  REQUIRE(prompts.size() >= 200);
+
+  auto effect = [&](float threshold, int* changed_generations, double* logits_rel) {
+    dllm::Session session(model, {0, 2});
+    *changed_generations = 0;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      dllm::GenerateParams p = dllm::GenerateParams::FromDefaults(model->sampler_defaults());
+      p.seed = seeds[i];
+      p.max_new_tokens = 128;
+      p.sc_threshold = threshold;
+      session.Reset();
+      *changed_generations += session.Generate(prompts[i], p).tokens != exact[i];
+    }
+    // Golden logits with SC (both fixed inputs), truncated vs the PyTorch (exact) values.
+    dllm::gemm::Context ctx;
+    dllm::Forward fwd(*model, ctx, 256);
+    fwd.set_self_cond_threshold(threshold);
+    dllm::KvCache cache;
+    cache.Init(hp, 256);
+    const std::vector<int32_t> prompt = g.I32("prompt.0");
+    fwd.Encode(prompt.data(), static_cast<int64_t>(prompt.size()), cache);
+    std::vector<float> logits(static_cast<size_t>(c * v));
+    const std::vector<int32_t> canvas1 = g.I32("canvas1");
+    fwd.Denoise(canvas1.data(), c, g.F32("sc.probs").data(), cache, logits.data());
+    double rel = dllm::test::Compare(logits.data(), g.F32("denoise1_sc.logits")).rel();
+    const std::vector<int32_t> commit = g.I32("commit.ids");
+    fwd.Encode(commit.data(), c, cache);
+    const std::vector<int32_t> canvas2 = g.I32("canvas2");
+    fwd.Denoise(canvas2.data(), c, g.F32("sc2.probs").data(), cache, logits.data());
+    rel = std::max(rel, dllm::test::Compare(logits.data(), g.F32("denoise2_sc.logits")).rel());
+    *logits_rel = rel;
+  };
+  for (float threshold : {1e-5f, 1e-4f, 1e-3f}) {
+    int changed = 0;
+    double rel = 0;
+    effect(threshold, &changed, &rel);
+    MESSAGE("sc_threshold " << threshold << ": " << changed << "/" << prompts.size()
+                            << " held-out generations differ from the exact ones; golden logits "
+                               "move by "
+                            << rel << " relative");
+  }
+  const float def = dllm::GenerateParams().sc_threshold;
+  int changed = 0;
+  double rel = 0;
+  effect(def, &changed, &rel);
+  MESSAGE("default sc_threshold " << def << ": " << changed << " changed generations, " << rel
+                                  << " relative on the golden logits");
+  CHECK(changed == 0);
+  CHECK(rel < 1e-3);
 }
