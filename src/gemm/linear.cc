@@ -54,6 +54,30 @@ void F32Rows(Context::Impl& ctx, const float* a, int64_t m, int64_t lda, const f
   }
 }
 
+// c[m×n] (+)= a[m×k] · b[k×n], both operands row-major (b un-transposed, the LinearT layout),
+// runtime M; `type` is f32 or bf16 for both; `sum` accumulates into c.
+void MatmulKxN(Context::Impl& ctx, dt type, const void* a, int64_t m, int64_t lda, const void* b,
+               int64_t k, int64_t n, int64_t ldb, float* c, int64_t ldc, bool sum) {
+  MatmulKey key;
+  key.a_type = key.b_type = type;
+  key.n = n;
+  key.k = k;
+  key.ldb = ldb;
+  key.sum = sum;
+  key.beta = 1.0f;
+  MatmulCall call;
+  call.a = a;
+  call.b = b;
+  call.c = c;
+  call.m = m;
+  call.n = n;
+  call.k = k;
+  call.lda = lda;
+  call.ldb = ldb;
+  call.ldc = ldc;
+  ctx.Matmul(key, call);
+}
+
 }  // namespace
 
 void LinearOnednn(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const WeightView& w,
@@ -106,21 +130,7 @@ void LinearTOnednn(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx,
   // The weight's w.n rows of w.k values form the row-major [reduction × output] operand as
   // stored: reduction over w.n, output width w.k.
   if (w.type == GgmlType::kF32) {
-    MatmulKey key;
-    key.n = w.k;
-    key.k = w.n;
-    key.ldb = w.k;
-    MatmulCall call;
-    call.a = x;
-    call.b = w.data;
-    call.c = y;
-    call.m = m;
-    call.n = w.k;
-    call.k = w.n;
-    call.lda = ldx;
-    call.ldb = w.k;
-    call.ldc = ldy;
-    ctx.Matmul(key, call);
+    MatmulKxN(ctx, dt::f32, x, m, ldx, w.data, w.n, w.k, w.k, y, ldy, /*sum=*/false);
     return;
   }
   // BF16: convert (row block × reduction chunk) pieces of x and accumulate chunk by chunk, so
@@ -138,24 +148,8 @@ void LinearTOnednn(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx,
     for (int64_t c0 = 0; c0 < w.n; c0 += chunk) {
       const int64_t cs = std::min(chunk, w.n - c0);
       ConvertRowsToBf16(x + r0 * ldx + c0, rows, cs, ldx, act);
-      MatmulKey key;
-      key.a_type = key.b_type = dt::bf16;
-      key.n = w.k;
-      key.k = cs;
-      key.ldb = w.k;
-      key.sum = c0 > 0;
-      key.beta = 1.0f;
-      MatmulCall call;
-      call.a = act;
-      call.b = wbytes + static_cast<size_t>(c0) * row_bytes;
-      call.c = y + r0 * ldy;
-      call.m = rows;
-      call.n = w.k;
-      call.k = cs;
-      call.lda = cs;
-      call.ldb = w.k;
-      call.ldc = ldy;
-      ctx.Matmul(key, call);
+      MatmulKxN(ctx, dt::bf16, act, rows, cs, wbytes + static_cast<size_t>(c0) * row_bytes, cs,
+                w.k, w.k, y + r0 * ldy, ldy, /*sum=*/c0 > 0);
     }
   }
 }
@@ -198,43 +192,10 @@ void LinearTDequant(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx,
     if (bf16) {
       ConvertRowsToBf16(tile, rows, w.k, w.k, tile16);
       ConvertRowsToBf16(x + n0, m, rows, ldx, act);
-      MatmulKey key;
-      key.a_type = key.b_type = dt::bf16;
-      key.n = w.k;
-      key.k = rows;
-      key.ldb = w.k;
-      key.sum = n0 > 0;
-      key.beta = 1.0f;
-      MatmulCall call;
-      call.a = act;
-      call.b = tile16;
-      call.c = y;
-      call.m = m;
-      call.n = w.k;
-      call.k = rows;
-      call.lda = rows;
-      call.ldb = w.k;
-      call.ldc = ldy;
-      ctx.Matmul(key, call);
+      MatmulKxN(ctx, dt::bf16, act, m, rows, tile16, rows, w.k, w.k, y, ldy, /*sum=*/n0 > 0);
       continue;
     }
-    MatmulKey key;
-    key.n = w.k;
-    key.k = rows;
-    key.ldb = w.k;
-    key.sum = n0 > 0;
-    key.beta = 1.0f;
-    MatmulCall call;
-    call.a = x + n0;
-    call.b = tile;
-    call.c = y;
-    call.m = m;
-    call.n = w.k;
-    call.k = rows;
-    call.lda = ldx;
-    call.ldb = w.k;
-    call.ldc = ldy;
-    ctx.Matmul(key, call);
+    MatmulKxN(ctx, dt::f32, x + n0, m, ldx, tile, rows, w.k, w.k, y, ldy, /*sum=*/n0 > 0);
   }
 }
 
