@@ -13,7 +13,8 @@
 // f32 dequantized-tile path against the f32 peak.
 //
 // Usage: gemm_bench [--threads N] [--reps R] [--no-head] [--head-n N] [--types Q8_0,Q4_K,...]
-//                   [--no-float] [--peaks-only [--vnni]]
+//                   [--no-float] [--ms 256,16] [--no-tiles] [--experts-only]
+//                   [--peaks-only [--vnni]] [--skip-peaks]
 #include <omp.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -357,7 +359,7 @@ void QuantRow(int reps, const QType& t, const char* what, int64_t m, int64_t k, 
   std::printf("  %-5s %-14s M=%-4lld K=%-5lld N=%-6lld", t.name, what, static_cast<long long>(m),
               static_cast<long long>(k), static_cast<long long>(n));
   const double g = time(int8_ctx);
-  std::printf(" %9.1f %7.1f%% %7.1f%%", g, 100.0 * g / p.best.int8,
+  std::printf(" %9.1f %7.1f%% %7.1f%%", g, p.best.int8 > 0 ? 100.0 * g / p.best.int8 : 0.0,
               p.vnni.int8 > 0 ? 100.0 * g / p.vnni.int8 : 0.0);
   if (tiles_ctx != nullptr) {
     const double gt = time(*tiles_ctx);
@@ -373,6 +375,8 @@ int main(int argc, char** argv) {
   int threads = 2, reps = 5;
   int64_t head_n = 262144;
   bool head = true, peaks_only = false, vnni = false, run_float = true, skip_peaks = false;
+  bool run_tiles = true, experts_only = false;
+  std::vector<int64_t> quant_ms = {256, 16};
   std::string types = "all";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -386,6 +390,19 @@ int main(int argc, char** argv) {
       head_n = std::max<int64_t>(1, std::atoll(argv[++i]));
     } else if (a == "--types" && i + 1 < argc) {
       types = argv[++i];
+    } else if (a == "--ms" && i + 1 < argc) {  // activation row counts of the quantized rows
+      quant_ms.clear();
+      for (const char* c = argv[++i]; *c != '\0';) {
+        char* end = nullptr;
+        const long long v = std::strtoll(c, &end, 10);
+        if (end == c) break;
+        if (v > 0) quant_ms.push_back(v);
+        c = *end == ',' ? end + 1 : end;
+      }
+    } else if (a == "--no-tiles") {
+      run_tiles = false;
+    } else if (a == "--experts-only") {
+      experts_only = true;
     } else if (a == "--no-float") {
       run_float = false;
     } else if (a == "--peaks-only") {
@@ -398,6 +415,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: gemm_bench [--threads N] [--reps R] [--no-head] [--head-n N]\n"
                    "                  [--types Q8_0,Q4_K,...|all] [--no-float]\n"
+                   "                  [--ms 256,16] [--no-tiles] [--experts-only]\n"
                    "                  [--peaks-only [--vnni]]\n");
       return 2;
     }
@@ -437,9 +455,17 @@ int main(int argc, char** argv) {
                                 std::string::npos) {
         continue;
       }
-      for (int64_t m : {256, 16}) {
-        QuantRow(reps, t, "ffn gate/up", m, 2816, 2112, p, int8_ctx, &tiles_ctx);
-        QuantRow(reps, t, "ffn gate+up", m, 2816, 4224, p, int8_ctx, &tiles_ctx);
+      const bool k_quant = t.block_values == 256;
+      for (int64_t m : quant_ms) {
+        Context* tiles = run_tiles ? &tiles_ctx : nullptr;
+        if (!experts_only) {
+          QuantRow(reps, t, "ffn gate/up", m, 2816, 2112, p, int8_ctx, tiles);
+          QuantRow(reps, t, "ffn gate+up", m, 2816, 4224, p, int8_ctx, tiles);
+        }
+        // One MoE expert (fused gate+up = 2×704 rows; down has K = 704, which K-quants cannot
+        // hold, so the published files store it in a 32-block type).
+        QuantRow(reps, t, "expert gate+up", m, 2816, 1408, p, int8_ctx, tiles);
+        if (!k_quant) QuantRow(reps, t, "expert down", m, 704, 2816, p, int8_ctx, tiles);
       }
     }
     if (head) {

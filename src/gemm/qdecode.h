@@ -212,6 +212,70 @@ __attribute__((always_inline)) inline void DecodeRow(GgmlType type, const uint8_
   }
 }
 
+// The s and o of DecodeRow alone (the same formulas, so the same bits; tests/gemm checks it), for
+// the SIMD unpackers that decode the int8 values themselves. o may be null when !HasOffset(type).
+inline void DecodeScales(GgmlType type, const uint8_t* src, int64_t k, float* s, float* o) {
+  using detail::F16At;
+  switch (type) {
+    case GgmlType::kQ4_0:
+    case GgmlType::kQ5_0:
+    case GgmlType::kQ8_0: {
+      const int64_t bytes = type == GgmlType::kQ4_0 ? 18 : type == GgmlType::kQ5_0 ? 22 : 34;
+      for (int64_t b = 0; b < k / 32; ++b, src += bytes) s[b] = F16At(src);
+      return;
+    }
+    case GgmlType::kQ4_1:
+    case GgmlType::kQ5_1: {
+      const int64_t bytes = type == GgmlType::kQ4_1 ? 20 : 24;
+      for (int64_t b = 0; b < k / 32; ++b, src += bytes) {
+        s[b] = F16At(src);
+        o[b] = F16At(src + 2);
+      }
+      return;
+    }
+    case GgmlType::kQ2_K:
+      for (int64_t b = 0; b < k / 256; ++b, src += 84, s += 16, o += 16) {
+        const float d = F16At(src + 80), dmin = F16At(src + 82);
+        for (int g = 0; g < 16; ++g) {
+          s[g] = d * static_cast<float>(src[g] & 0xF);
+          o[g] = -(dmin * static_cast<float>(src[g] >> 4));
+        }
+      }
+      return;
+    case GgmlType::kQ3_K:
+      for (int64_t b = 0; b < k / 256; ++b, src += 110, s += 16) {
+        const float d = F16At(src + 108);
+        for (int g = 0; g < 16; ++g) {
+          s[g] = d * static_cast<float>(detail::ScaleQ3K(g, src + 96) - 32);
+        }
+      }
+      return;
+    case GgmlType::kQ4_K:
+    case GgmlType::kQ5_K: {
+      const int64_t bytes = type == GgmlType::kQ4_K ? 144 : 176;
+      for (int64_t b = 0; b < k / 256; ++b, src += bytes, s += 8, o += 8) {
+        const float d = F16At(src), dmin = F16At(src + 2);
+        for (int g = 0; g < 8; ++g) {
+          int sc, m;
+          detail::ScaleMinK4(g, src + 4, &sc, &m);
+          s[g] = d * static_cast<float>(sc);
+          o[g] = -(dmin * static_cast<float>(m));
+        }
+      }
+      return;
+    }
+    case GgmlType::kQ6_K:
+      for (int64_t b = 0; b < k / 256; ++b, src += 210, s += 16) {
+        const float d = F16At(src + 208);
+        const auto* sc = reinterpret_cast<const int8_t*>(src + 192);
+        for (int g = 0; g < 16; ++g) s[g] = d * static_cast<float>(sc[g]);
+      }
+      return;
+    default:
+      return;
+  }
+}
+
 }  // namespace q8
 }  // namespace gemm
 }  // namespace dllm

@@ -16,6 +16,13 @@
 // scaled into the f32 accumulator. Targets: AVX3_DL (AVX512-VNNI vpdpbusd), AVX3 (AVX512BW
 // vpmaddubsw/vpmaddwd with the sign moved onto the activation), AVX2 (the same in 256 bits), and
 // a portable scalar kernel for the other targets (SSSE3, SSE4, SCALAR).
+//
+// Unpacking: on AVX3 / AVX3_DL every type but Q2_K / Q3_K is decoded in registers (Decode32:
+// 32 values of one row per ymm) and put into the interleaved layout by an in-register 4-byte
+// transpose; s and o are computed 16 columns at a time from gathered fields (Meta16). Other
+// targets and types decode rows with qdecode.h and interleave with gathers. Both give the
+// same bytes. With m ≤ kFusedMaxRows the driver unpacks per column block and K chunk into a
+// small per-thread buffer and runs all row blocks on it at once (LinearImpl).
 
 #if defined(DLLM_GEMM_QGEMM_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef DLLM_GEMM_QGEMM_INL_H_
@@ -33,6 +40,7 @@
 
 #include "gemm/context.h"
 #include "gemm/qdecode.h"
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 
 #if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
@@ -61,6 +69,33 @@ constexpr int64_t GroupBytes(int group, bool off) {
 }
 
 inline int64_t Align64(int64_t bytes) { return (bytes + 63) / 64 * 64; }
+
+// Prefetches the K chunk [k0, k0 + kc) of weight rows [c0, c0 + cols): the unpackers read many
+// short row pieces at a large stride, which the hardware prefetchers follow poorly.
+inline void PrefetchChunk(const uint8_t* w, size_t row_bytes, int64_t c0, int64_t cols,
+                          GgmlType type, int64_t k0, int64_t kc) {
+  uint64_t skip = 0, bytes = 0;
+  GgmlRowBytes(static_cast<uint32_t>(type), static_cast<uint64_t>(k0), &skip);
+  GgmlRowBytes(static_cast<uint32_t>(type), static_cast<uint64_t>(kc), &bytes);
+  for (int64_t c = 0; c < cols; ++c) {
+    const uint8_t* p = w + static_cast<size_t>(c0 + c) * row_bytes + skip;
+    for (uint64_t off = 0; off < bytes; off += 64) hwy::Prefetch(p + off);
+    hwy::Prefetch(p + bytes - 1);
+  }
+}
+
+// The chunk after (c0, k0) in a thread's walk over column blocks of `width` columns and K chunks
+// of kc_max values: the next K chunk, or the first of the next column block.
+inline void PrefetchNext(const uint8_t* w, size_t row_bytes, int64_t n, int64_t width, int64_t c0,
+                         GgmlType type, int64_t k, int64_t k0, int64_t kc_max) {
+  if (k0 + kc_max < k) {
+    PrefetchChunk(w, row_bytes, c0, std::min(width, n - c0), type, k0 + kc_max,
+                  std::min(kc_max, k - k0 - kc_max));
+  } else if (c0 + width < n) {
+    PrefetchChunk(w, row_bytes, c0 + width, std::min(width, n - c0 - width), type, 0,
+                  std::min(kc_max, k));
+  }
+}
 
 // ---- Activation quantization ------------------------------------------------------------------
 
@@ -111,8 +146,272 @@ inline int64_t UnpackScratchBytes(int64_t k, int group) {
   return Align64(int64_t{kCols} * k) + 2 * Align64(int64_t{kCols} * (k / group) * 4);
 }
 
+#if HWY_TARGET == HWY_AVX3_DL || HWY_TARGET == HWY_AVX3
+
+#if HWY_TARGET == HWY_AVX3_DL
+#define DLLM_QUNPACK_ATTR __attribute__((target(HWY_TARGET_STR ",avx512vnni")))
+#else
+#define DLLM_QUNPACK_ATTR
+#endif
+
+// The 32 int8 values [32t, 32t + 32) of one row (src: the row's first block of the chunk), as
+// DecodeRow produces them, decoded in a register. Q2_K / Q3_K have no such decoder.
+template <GgmlType kType>
+DLLM_QUNPACK_ATTR HWY_INLINE __m256i Decode32(const uint8_t* src, int64_t t) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  if constexpr (kType == GgmlType::kQ8_0) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + t * 34 + 2));
+  } else if constexpr (kType == GgmlType::kQ4_0 || kType == GgmlType::kQ4_1 ||
+                       kType == GgmlType::kQ5_0 || kType == GgmlType::kQ5_1) {
+    constexpr int kBytes = kType == GgmlType::kQ4_0 ? 18 : kType == GgmlType::kQ4_1 ? 20
+                           : kType == GgmlType::kQ5_0 ? 22 : 24;
+    constexpr int kQs = kBytes - 16;  // the 16 nibble bytes end the block
+    const uint8_t* b = src + t * kBytes;
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + kQs));
+    // Values 0..15: low nibbles; 16..31: high nibbles.
+    __m256i v = _mm256_and_si256(
+        _mm256_inserti128_si256(_mm256_castsi128_si256(x), _mm_srli_epi16(x, 4), 1), low4);
+    if constexpr (kType == GgmlType::kQ5_0 || kType == GgmlType::kQ5_1) {
+      uint32_t qh;
+      std::memcpy(&qh, b + kQs - 4, 4);  // bit j: bit 4 of value j
+      v = _mm256_mask_add_epi8(v, static_cast<__mmask32>(qh), v, _mm256_set1_epi8(16));
+    }
+    if constexpr (kType == GgmlType::kQ4_0) v = _mm256_sub_epi8(v, _mm256_set1_epi8(8));
+    if constexpr (kType == GgmlType::kQ5_0) v = _mm256_sub_epi8(v, _mm256_set1_epi8(16));
+    return v;
+  } else if constexpr (kType == GgmlType::kQ4_K || kType == GgmlType::kQ5_K) {
+    constexpr int kBytes = kType == GgmlType::kQ4_K ? 144 : 176;
+    constexpr int kQs = kType == GgmlType::kQ4_K ? 16 : 48;
+    const uint8_t* b = src + (t / 8) * kBytes;
+    const int g = static_cast<int>(t % 8);
+    __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + kQs + 32 * (g / 2)));
+    if (g % 2) v = _mm256_srli_epi16(v, 4);
+    v = _mm256_and_si256(v, low4);
+    if constexpr (kType == GgmlType::kQ5_K) {
+      const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 16));
+      const __mmask32 hi = _mm256_test_epi8_mask(qh, _mm256_set1_epi8(static_cast<char>(1 << g)));
+      v = _mm256_mask_add_epi8(v, hi, v, _mm256_set1_epi8(16));
+    }
+    return v;
+  } else {
+    static_assert(kType == GgmlType::kQ6_K, "no register decoder for this type");
+    const uint8_t* b = src + (t / 8) * 210;
+    const int u = static_cast<int>(t % 8), h = u / 4, quarter = u % 4;
+    __m256i lo = _mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(b + 64 * h + 32 * (quarter & 1)));
+    if (quarter >= 2) lo = _mm256_srli_epi16(lo, 4);
+    lo = _mm256_and_si256(lo, low4);
+    __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 128 + 32 * h));
+    hi = _mm256_and_si256(_mm256_srl_epi16(hi, _mm_cvtsi32_si128(2 * quarter)),
+                          _mm256_set1_epi8(3));
+    hi = _mm256_slli_epi16(hi, 4);  // bytes ≤ 0x30: no carry into the neighbour
+    return _mm256_sub_epi8(_mm256_or_si256(lo, hi), _mm256_set1_epi8(32));
+  }
+}
+
+// fp16 → f32 of the low 16 bits of each lane, exactly as quant::F16ToF32 (the hardware
+// conversion is exact; only a signaling NaN would come out quieted, so NaN lanes are rebuilt from
+// bits the way the software conversion does).
+DLLM_QUNPACK_ATTR HWY_INLINE __m512 F16x16(__m512i h) {
+  const __m512i exp = _mm512_and_si512(h, _mm512_set1_epi32(0x7c00));
+  const __m512i mant = _mm512_and_si512(h, _mm512_set1_epi32(0x03ff));
+  const __m512 hw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h));
+  const __mmask16 nan = _mm512_cmpeq_epi32_mask(exp, _mm512_set1_epi32(0x7c00)) &
+                        _mm512_cmpneq_epi32_mask(mant, _mm512_setzero_si512());
+  const __m512i bits = _mm512_or_si512(
+      _mm512_or_si512(_mm512_slli_epi32(_mm512_and_si512(h, _mm512_set1_epi32(0x8000)), 16),
+                      _mm512_set1_epi32(0x7f800000)),
+      _mm512_slli_epi32(mant, 13));
+  return _mm512_mask_mov_ps(hw, nan, _mm512_castsi512_ps(bits));
+}
+
+DLLM_QUNPACK_ATTR HWY_INLINE __m512 Negate(__m512 v) {
+  return _mm512_castsi512_ps(
+      _mm512_xor_si512(_mm512_castps_si512(v), _mm512_set1_epi32(static_cast<int>(0x80000000u))));
+}
+
+// Type traits of the register decoders.
+template <GgmlType kType>
+constexpr int kGroupOf = kType == GgmlType::kQ6_K ? 16 : 32;
+template <GgmlType kType>
+constexpr bool kOffOf = kType == GgmlType::kQ4_1 || kType == GgmlType::kQ5_1 ||
+                        kType == GgmlType::kQ4_K || kType == GgmlType::kQ5_K;
+
+// The s (and o) of every group of 16 consecutive weight rows starting at `base` (only the first
+// `valid` are read; the others get 0), one vector per group (gathered fields, the formulas of
+// DecodeScales): s of group g at s_out + g · stride bytes, o at o_out + g · stride.
+template <GgmlType kType>
+DLLM_QUNPACK_ATTR void Meta16(const uint8_t* base, size_t row_bytes, int valid, int64_t k,
+                              uint8_t* HWY_RESTRICT s_out, uint8_t* HWY_RESTRICT o_out,
+                              int64_t stride) {
+  constexpr bool kOff = kOffOf<kType>;
+  const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  const __m512i idx = _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int>(row_bytes)));
+  const __m512i low16 = _mm512_set1_epi32(0xffff);
+  const __mmask16 mask = static_cast<__mmask16>((1u << std::max(0, std::min(16, valid))) - 1);
+  auto gather = [&](int64_t offset) {
+    return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask, idx, base + offset, 1);
+  };
+  uint8_t* meta = s_out;
+  uint8_t* ometa = o_out;
+  if constexpr (kType != GgmlType::kQ4_K && kType != GgmlType::kQ5_K &&
+                kType != GgmlType::kQ6_K) {
+    constexpr int kBytes = kType == GgmlType::kQ4_0 ? 18 : kType == GgmlType::kQ4_1 ? 20
+                           : kType == GgmlType::kQ5_0 ? 22 : kType == GgmlType::kQ5_1 ? 24 : 34;
+    for (int64_t b = 0; b < k / 32; ++b, meta += stride, ometa += stride) {
+      const __m512i f = gather(b * kBytes);  // d (and m) of the block
+      _mm512_storeu_ps(meta, F16x16(_mm512_and_si512(f, low16)));
+      if constexpr (kOff) _mm512_storeu_ps(ometa, F16x16(_mm512_srli_epi32(f, 16)));
+    }
+  } else if constexpr (kType == GgmlType::kQ4_K || kType == GgmlType::kQ5_K) {
+    constexpr int kBytes = kType == GgmlType::kQ4_K ? 144 : 176;
+    for (int64_t sb = 0; sb < k / 256; ++sb) {
+      const __m512i f = gather(sb * kBytes);
+      const __m512 d = F16x16(_mm512_and_si512(f, low16));
+      const __m512 dmin = F16x16(_mm512_srli_epi32(f, 16));
+      const __m512i w[3] = {gather(sb * kBytes + 4), gather(sb * kBytes + 8),
+                            gather(sb * kBytes + 12)};
+      auto byte = [&](int i) {
+        return _mm512_and_si512(_mm512_srli_epi32(w[i / 4], 8 * (i % 4)),
+                                _mm512_set1_epi32(0xff));
+      };
+      for (int j = 0; j < 8; ++j, meta += stride, ometa += stride) {
+        __m512i sc, m;
+        if (j < 4) {
+          sc = _mm512_and_si512(byte(j), _mm512_set1_epi32(63));
+          m = _mm512_and_si512(byte(j + 4), _mm512_set1_epi32(63));
+        } else {
+          sc = _mm512_or_si512(_mm512_and_si512(byte(j + 4), _mm512_set1_epi32(0xf)),
+                               _mm512_slli_epi32(_mm512_srli_epi32(byte(j - 4), 6), 4));
+          m = _mm512_or_si512(_mm512_srli_epi32(byte(j + 4), 4),
+                              _mm512_slli_epi32(_mm512_srli_epi32(byte(j), 6), 4));
+        }
+        _mm512_storeu_ps(meta, _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc)));
+        _mm512_storeu_ps(ometa, Negate(_mm512_mul_ps(dmin, _mm512_cvtepi32_ps(m))));
+      }
+    }
+  } else {
+    for (int64_t sb = 0; sb < k / 256; ++sb) {
+      // d is bytes 208..209: read 206..209 (inside the block) and take the high half.
+      const __m512 d = F16x16(_mm512_srli_epi32(gather(sb * 210 + 206), 16));
+      for (int q = 0; q < 4; ++q) {
+        const __m512i w = gather(sb * 210 + 192 + 4 * q);
+        for (int i = 0; i < 4; ++i, meta += stride) {
+          const __m512i sc = _mm512_srai_epi32(_mm512_slli_epi32(w, 24 - 8 * i), 24);
+          _mm512_storeu_ps(meta, _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc)));
+        }
+      }
+    }
+  }
+}
+
+// The s (and o) of every group of a column block of the interleaved layout.
+template <GgmlType kType>
+DLLM_QUNPACK_ATTR void UnpackMetaSimd(const uint8_t* rows, size_t row_bytes, int cols, int64_t k,
+                                      uint8_t* HWY_RESTRICT dst) {
+  constexpr int kGroup = kGroupOf<kType>;
+  constexpr int64_t gb = GroupBytes(kGroup, kOffOf<kType>);
+  for (int half = 0; half < 2; ++half) {
+    uint8_t* meta = dst + kGroup * kCols + 4 * kCols + 4 * 16 * half;
+    Meta16<kType>(rows + static_cast<size_t>(16 * half) * row_bytes, row_bytes,
+                  cols - 16 * half, k, meta, meta + 4 * kCols, gb);
+  }
+}
+
+// Decodes a column block straight into the interleaved layout: per 32 values and 16 columns,
+// 16 register decodes, an 8×8 transpose of 4-byte words within the two 256-bit halves, 8 stores.
+template <GgmlType kType>
+DLLM_QUNPACK_ATTR void UnpackBlockSimd(const uint8_t* rows, size_t row_bytes, int cols,
+                                       int64_t k, uint8_t* HWY_RESTRICT dst) {
+  constexpr int group = kType == GgmlType::kQ6_K ? 16 : 32;
+  constexpr bool off = kType == GgmlType::kQ4_1 || kType == GgmlType::kQ5_1 ||
+                       kType == GgmlType::kQ4_K || kType == GgmlType::kQ5_K;
+  UnpackMetaSimd<kType>(rows, row_bytes, cols, k, dst);
+  constexpr int64_t gb = GroupBytes(group, off);
+  const __m512i lo_idx = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
+  const __m512i hi_idx = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
+  const __m256i zero = _mm256_setzero_si256();
+  for (int64_t t = 0; t < k / 32; ++t) {
+    for (int half = 0; half < 2; ++half) {
+      __m512i z[8];
+      for (int i = 0; i < 8; ++i) {
+        const int ca = 16 * half + i, cb = ca + 8;
+        const __m256i a =
+            ca < cols ? Decode32<kType>(rows + static_cast<size_t>(ca) * row_bytes, t) : zero;
+        const __m256i b =
+            cb < cols ? Decode32<kType>(rows + static_cast<size_t>(cb) * row_bytes, t) : zero;
+        z[i] = _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
+      }
+      // 4×4 word transposes inside each 128-bit lane: lane 0 of T[m] holds word m of columns
+      // 0..3, lane 1 word 4 + m, lanes 2 and 3 the same for columns 8..11 (U: 4..7, 12..15).
+      __m512i tu[2][4];
+      for (int q = 0; q < 2; ++q) {
+        const __m512i a0 = _mm512_unpacklo_epi32(z[4 * q], z[4 * q + 1]);
+        const __m512i a1 = _mm512_unpackhi_epi32(z[4 * q], z[4 * q + 1]);
+        const __m512i a2 = _mm512_unpacklo_epi32(z[4 * q + 2], z[4 * q + 3]);
+        const __m512i a3 = _mm512_unpackhi_epi32(z[4 * q + 2], z[4 * q + 3]);
+        tu[q][0] = _mm512_unpacklo_epi64(a0, a2);
+        tu[q][1] = _mm512_unpackhi_epi64(a0, a2);
+        tu[q][2] = _mm512_unpacklo_epi64(a1, a3);
+        tu[q][3] = _mm512_unpackhi_epi64(a1, a3);
+      }
+      __m512i sum[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+      for (int j = 0; j < 8; ++j) {
+        const __m512i v =
+            _mm512_permutex2var_epi64(tu[0][j % 4], j < 4 ? lo_idx : hi_idx, tu[1][j % 4]);
+        const int64_t value = 32 * t + 4 * j, g = value / group;
+        uint8_t* gp = dst + g * gb;
+        _mm512_storeu_si512(gp + ((value % group) / 4 * kCols + 16 * half) * 4, v);
+#if HWY_TARGET == HWY_AVX3_DL
+        sum[j * 4 / group] = _mm512_dpbusd_epi32(sum[j * 4 / group], _mm512_set1_epi8(1), v);
+#endif
+      }
+      for (int p = 0; p < 32 / group; ++p) {
+        // −128 · Σq (used by the VNNI kernel only).
+        uint8_t* gp = dst + (32 * t / group + p) * gb;
+        _mm512_storeu_si512(gp + group * kCols + 16 * half * 4,
+                            _mm512_mullo_epi32(sum[p], _mm512_set1_epi32(-128)));
+      }
+    }
+  }
+}
+
+// The register-decoding unpacker for `type`, or false (Q2_K, Q3_K: the generic UnpackBlock).
+inline bool UnpackBlockFast(GgmlType type, const uint8_t* rows, size_t row_bytes, int cols,
+                            int64_t k, int, bool, uint8_t* HWY_RESTRICT, uint8_t* HWY_RESTRICT dst) {
+  switch (type) {
+#define DLLM_QUNPACK_CASE(T)                                                    \
+  case T:                                                                       \
+    UnpackBlockSimd<T>(rows, row_bytes, cols, k, dst);                          \
+    return true;
+    DLLM_QUNPACK_CASE(GgmlType::kQ4_0)
+    DLLM_QUNPACK_CASE(GgmlType::kQ4_1)
+    DLLM_QUNPACK_CASE(GgmlType::kQ5_0)
+    DLLM_QUNPACK_CASE(GgmlType::kQ5_1)
+    DLLM_QUNPACK_CASE(GgmlType::kQ8_0)
+    DLLM_QUNPACK_CASE(GgmlType::kQ4_K)
+    DLLM_QUNPACK_CASE(GgmlType::kQ5_K)
+    DLLM_QUNPACK_CASE(GgmlType::kQ6_K)
+#undef DLLM_QUNPACK_CASE
+    default:
+      return false;
+  }
+}
+
+#undef DLLM_QUNPACK_ATTR
+
+#else
+
+inline bool UnpackBlockFast(GgmlType, const uint8_t*, size_t, int, int64_t, int, bool, uint8_t*,
+                            uint8_t*) {
+  return false;
+}
+
+#endif
+
 void UnpackBlock(GgmlType type, const uint8_t* rows, size_t row_bytes, int cols, int64_t k,
                  int group, bool off, uint8_t* HWY_RESTRICT work, uint8_t* HWY_RESTRICT dst) {
+  if (UnpackBlockFast(type, rows, row_bytes, cols, k, group, off, work, dst)) return;
   const int64_t ng = k / group, gb = GroupBytes(group, off);
   auto* colq = reinterpret_cast<int8_t*>(work);  // [kCols][k], column-major decode
   auto* cols_s = reinterpret_cast<float*>(work + Align64(int64_t{kCols} * k));  // [kCols][ng]
@@ -166,9 +465,11 @@ void UnpackBlock(GgmlType type, const uint8_t* rows, size_t row_bytes, int cols,
 // ---- Micro-kernels ----------------------------------------------------------------------------
 // out[r × kCols + c] = the f32 accumulator of activation row r (of R) and column c over all ng
 // groups of the block at w. a[r]: the row's quantized values; dg[r], eg[r]: its group factors.
+// With `load` the accumulators start from out instead of 0, so a run over the groups in several
+// consecutive pieces (the fused small-M path's K chunks) performs exactly the same operations.
 
 using KernelFn = void (*)(const uint8_t* const* a, const float* const* dg, const float* const* eg,
-                          const uint8_t* w, int64_t ng, float* out);
+                          const uint8_t* w, int64_t ng, float* out, bool load);
 
 inline int32_t Load4(const uint8_t* p) {
   int32_t v;
@@ -184,9 +485,13 @@ inline int32_t Load4(const uint8_t* p) {
 
 template <int R, int G, bool kOff>
 DLLM_QGEMM_ATTR void Kernel(const uint8_t* const* a, const float* const* dg,
-                            const float* const* eg, const uint8_t* w, int64_t ng, float* out) {
+                            const float* const* eg, const uint8_t* w, int64_t ng, float* out,
+                            bool load) {
   __m512 acc[R][2];
-  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (int r = 0; r < R; ++r) {
+    acc[r][0] = load ? _mm512_loadu_ps(out + r * kCols) : _mm512_setzero_ps();
+    acc[r][1] = load ? _mm512_loadu_ps(out + r * kCols + 16) : _mm512_setzero_ps();
+  }
   constexpr int64_t gb = GroupBytes(G, kOff);
   for (int64_t g = 0; g < ng; ++g, w += gb) {
     const uint8_t* meta = w + G * kCols;
@@ -236,9 +541,12 @@ DLLM_QGEMM_ATTR void Kernel(const uint8_t* const* a, const float* const* dg,
 // so a pair sum is ≤ 2·128·127 = 32512 and never saturates.
 template <int R, int G, bool kOff>
 void Kernel(const uint8_t* const* a, const float* const* dg, const float* const* eg,
-            const uint8_t* w, int64_t ng, float* out) {
+            const uint8_t* w, int64_t ng, float* out, bool load) {
   __m512 acc[R][2];
-  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (int r = 0; r < R; ++r) {
+    acc[r][0] = load ? _mm512_loadu_ps(out + r * kCols) : _mm512_setzero_ps();
+    acc[r][1] = load ? _mm512_loadu_ps(out + r * kCols + 16) : _mm512_setzero_ps();
+  }
   const __m512i ones = _mm512_set1_epi16(1), zero = _mm512_setzero_si512();
   constexpr int64_t gb = GroupBytes(G, kOff);
   for (int64_t g = 0; g < ng; ++g, w += gb) {
@@ -288,9 +596,9 @@ void Kernel(const uint8_t* const* a, const float* const* dg, const float* const*
 // vpmaddubsw(|w|, sign(a, w)) then vpmaddwd with ones (no saturation, as on AVX3).
 template <int R, int G, bool kOff>
 void Kernel(const uint8_t* const* a, const float* const* dg, const float* const* eg,
-            const uint8_t* w, int64_t ng, float* out) {
+            const uint8_t* w, int64_t ng, float* out, bool load) {
   __m256 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+  for (int r = 0; r < R; ++r) acc[r] = load ? _mm256_loadu_ps(out + r * kCols) : _mm256_setzero_ps();
   const __m256i ones = _mm256_set1_epi16(1);
   constexpr int64_t gb = GroupBytes(G, kOff);
   for (int64_t g = 0; g < ng; ++g, w += gb) {
@@ -325,8 +633,11 @@ void Kernel(const uint8_t* const* a, const float* const* dg, const float* const*
 
 template <int R, int G, bool kOff>
 void Kernel(const uint8_t* const* a, const float* const* dg, const float* const* eg,
-            const uint8_t* w, int64_t ng, float* out) {
+            const uint8_t* w, int64_t ng, float* out, bool load) {
   float acc[R][kCols] = {};
+  if (load) {
+    for (int r = 0; r < R; ++r) std::memcpy(acc[r], out + r * kCols, sizeof(acc[r]));
+  }
   constexpr int64_t gb = GroupBytes(G, kOff);
   for (int64_t g = 0; g < ng; ++g, w += gb) {
     const uint8_t* meta = w + G * kCols;
@@ -367,6 +678,27 @@ static_assert(kRows == 4, "KernelTable instantiates 1..4 rows");
 
 // ---- Driver -----------------------------------------------------------------------------------
 
+// Up to this many activation rows, Linear runs the fused path: each thread takes whole column
+// blocks and, per K chunk of about 8 KiB of int8 weights, unpacks the chunk into its own small
+// (L1-resident) buffer and runs every row block over it, carrying the f32 accumulators across
+// chunks in memory. With few rows every weight byte is used only m times, so the unpacked data
+// must not make a round trip through L2/L3 as the full-tile path's does.
+constexpr int64_t kFusedMaxRows = 64;
+
+// Values per K chunk of the fused path: a whole number of weight blocks (256 values covers every
+// type), about 8 KiB of unpacked int8 per column block.
+inline int64_t FusedChunk(int64_t k) {
+  return std::min<int64_t>(k, std::max<int64_t>(256, 8192 / kCols / 256 * 256));
+}
+
+// Per-thread scratch of the fused path: one unpacked chunk, its decode scratch, the accumulators.
+inline int64_t FusedThreadBytes(int64_t m, int64_t k, int group, bool off) {
+  const int64_t kc = FusedChunk(k);
+  const int64_t row_blocks = (std::min(m, kFusedMaxRows) + kRows - 1) / kRows;
+  return Align64(kc / group * GroupBytes(group, off)) + UnpackScratchBytes(kc, group) +
+         Align64(row_blocks * kRows * kCols * 4);
+}
+
 void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const WeightView& w,
                 size_t row_bytes, float* y, int64_t ldy, bool accumulate) {
   const int group = GroupSize(w.type);
@@ -388,8 +720,11 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
   float* eg = off ? reinterpret_cast<float*>(act + q_bytes + f_bytes) : dg;
   const int64_t tile_bytes = Align64(tile_cols / kCols * block_bytes);
   const int64_t dec_bytes = UnpackScratchBytes(k, group);
+  const int64_t fused_bytes = FusedThreadBytes(m, k, group, off);
+  // Both paths' sizes, so that alternating between small and large m does not regrow it.
   auto* tile = static_cast<uint8_t*>(ctx.tile_scratch.Get(
-      static_cast<size_t>(tile_bytes + dec_bytes * threads), &ctx.scratch_growths));
+      static_cast<size_t>(std::max(tile_bytes + dec_bytes * threads, fused_bytes * threads)),
+      &ctx.scratch_growths));
 
   KernelFn fns[kRows + 1] = {};
   if (group == 32) {
@@ -401,6 +736,57 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
   const int64_t row_blocks = (m + kRows - 1) / kRows;
   // Below ~1M multiply-adds a parallel region costs more than it saves.
   const bool parallel = threads > 1 && m * n * k >= (int64_t{1} << 20);
+
+  if (m <= kFusedMaxRows) {
+    const int64_t kc_max = FusedChunk(k);
+    const int64_t blocks = n_padded / kCols;
+#pragma omp parallel num_threads(threads) if (parallel)
+    {
+      uint8_t* chunk = tile + fused_bytes * omp_get_thread_num();
+      uint8_t* dec = chunk + Align64(kc_max / group * gb);
+      auto* acc = reinterpret_cast<float*>(dec + UnpackScratchBytes(kc_max, group));
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < m; ++i) {
+        QuantizeRow(x + i * ldx, k, group, off, aq + i * k, dg + i * ng, eg + i * ng);
+      }
+#pragma omp for schedule(static)
+      for (int64_t cb = 0; cb < blocks; ++cb) {
+        const int64_t c0 = cb * kCols;
+        const int cols = static_cast<int>(std::min<int64_t>(kCols, n - c0));
+        for (int64_t k0 = 0; k0 < k; k0 += kc_max) {
+          const int64_t kc = std::min(kc_max, k - k0), g0 = k0 / group;
+          uint64_t skip = 0;  // bytes of the k0 values before the chunk (whole blocks)
+          GgmlRowBytes(static_cast<uint32_t>(w.type), static_cast<uint64_t>(k0), &skip);
+          PrefetchNext(wbytes, row_bytes, n, kCols, c0, w.type, k, k0, kc_max);
+          UnpackBlock(w.type, wbytes + static_cast<size_t>(c0) * row_bytes + skip, row_bytes,
+                      cols, kc, group, off, dec, chunk);
+          for (int64_t rb = 0; rb < row_blocks; ++rb) {
+            const int64_t r0 = rb * kRows;
+            const int rows = static_cast<int>(std::min<int64_t>(kRows, m - r0));
+            const uint8_t* ap[kRows];
+            const float* dp[kRows];
+            const float* ep[kRows];
+            for (int r = 0; r < rows; ++r) {
+              ap[r] = aq + (r0 + r) * k + k0;
+              dp[r] = dg + (r0 + r) * ng + g0;
+              ep[r] = eg + (r0 + r) * ng + g0;
+            }
+            fns[rows](ap, dp, ep, chunk, kc / group, acc + r0 * kCols, k0 > 0);
+          }
+        }
+        for (int64_t i = 0; i < m; ++i) {
+          float* yr = y + i * ldy + c0;
+          const float* o = acc + i * kCols;
+          if (accumulate) {
+            for (int c = 0; c < cols; ++c) yr[c] += o[c];
+          } else {
+            std::memcpy(yr, o, static_cast<size_t>(cols) * sizeof(float));
+          }
+        }
+      }
+    }
+    return;
+  }
 
 #pragma omp parallel num_threads(threads) if (parallel)
   {
@@ -434,7 +820,7 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
             ep[r] = eg + (r0 + r) * ng;
           }
           HWY_ALIGN float out[kRows * kCols];
-          fns[rows](ap, dp, ep, tile + cb * block_bytes, ng, out);
+          fns[rows](ap, dp, ep, tile + cb * block_bytes, ng, out, false);
           const int64_t c0 = cb * kCols;
           const int64_t width = std::min<int64_t>(kCols, cols - c0);
           for (int r = 0; r < rows; ++r) {

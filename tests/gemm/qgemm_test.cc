@@ -415,3 +415,105 @@ TEST_CASE("int8: two Contexts on two threads agree with the reference") {
   CHECK(fa == 0);
   CHECK(fb == 0);
 }
+
+TEST_CASE("int8: DecodeScales equals DecodeRow's scales and offsets bit for bit") {
+  dllm::Rng rng(17);
+  for (GgmlType type : kQTypes) {
+    INFO(dllm::GgmlTypeName(type));
+    const int64_t k = IsK(type) ? 512 : 96, n = 16;
+    const std::vector<uint8_t> bytes = RawWeight(
+        rng, type, n, k, [&] { return (2.0f * rng.Uniform01() - 1.0f) * 0.1f; },
+        [&] { return (2.0f * rng.Uniform01() - 1.0f) * 0.2f; });
+    const size_t rb = dllm::quant::RowBytes(type, k);
+    const int64_t ng = k / q8::GroupSize(type);
+    std::vector<int8_t> q(static_cast<size_t>(k));
+    std::vector<float> s(ng), o(ng, 0.0f), s2(ng), o2(ng, 0.0f);
+    int bad = 0;
+    for (int64_t r = 0; r < n; ++r) {
+      q8::DecodeRow(type, bytes.data() + r * rb, k, q.data(), s.data(), o.data());
+      q8::DecodeScales(type, bytes.data() + r * rb, k, s2.data(), o2.data());
+      bad += std::memcmp(s.data(), s2.data(), 4 * ng) != 0;
+      bad += std::memcmp(o.data(), o2.data(), 4 * ng) != 0;
+    }
+    CHECK(bad == 0);
+  }
+}
+
+// The fused small-M path (m ≤ 64: per-column-block unpacking in K chunks, accumulators carried
+// across chunks) and the register decoders of the AVX-512 targets: every m from 1 to 33, N with
+// partial column blocks (one lane of a 16-column half; 13 lanes; 6 columns), K that leaves a
+// partial last chunk on every target (1056 = 4·256 + 32 = 1024 + 32; 1280 = 5·256 = 1024 + 256).
+TEST_CASE("int8: small m (fused path) equals the reference on every target, m = 1..33") {
+  dllm::Rng rng(18);
+  const int64_t pad = 3, max_m = 33;
+  for (GgmlType type : kQTypes) {
+    for (int64_t n : {int64_t{17}, int64_t{45}, int64_t{70}}) {
+      const int64_t k = IsK(type) ? (n == 45 ? 1280 : 256) : (n == 45 ? 1056 : 96);
+      const int64_t ldx = k + pad, ldy = n + pad;
+      const std::vector<uint8_t> wbytes =
+          n == 17 ? RawWeight(rng, type, n, k,
+                              [&] { return (2.0f * rng.Uniform01() - 1.0f) * 0.1f; },
+                              [&] { return (2.0f * rng.Uniform01() - 1.0f) * 0.2f; })
+                  : QuantizedWeight(rng, type, n, k);
+      const WeightView view{type, wbytes.data(), n, k};
+      const std::vector<float> x = RandomX(rng, max_m, ldx);
+      std::vector<float> y0(static_cast<size_t>(max_m * ldy));
+      for (float& f : y0) f = 2.0f * rng.Uniform01() - 1.0f;
+      // Rows are independent: the reference over max_m rows serves every prefix m.
+      std::vector<float> want = y0, want_acc = y0;
+      q8::ref::Linear(x.data(), max_m, ldx, view, want.data(), ldy, false);
+      q8::ref::Linear(x.data(), max_m, ldx, view, want_acc.data(), ldy, true);
+      ForEachTarget([&](const std::string&) {
+        Context ctx;
+        int bad = 0;
+        for (int64_t m = 1; m <= max_m; ++m) {
+          const bool acc = m % 2 == 1;
+          std::vector<float> y = y0;
+          dllm::gemm::Linear(ctx, x.data(), m, ldx, view, y.data(), ldy, acc);
+          const std::vector<float>& w = acc ? want_acc : want;
+          for (int64_t i = 0; i < max_m * ldy; ++i) {
+            const float& expect = i < m * ldy ? w[i] : y0[i];  // rows beyond m untouched
+            bad += std::memcmp(&y[i], &expect, 4) != 0;
+          }
+        }
+        INFO(dllm::GgmlTypeName(type) << " n=" << n << " k=" << k);
+        CHECK(bad == 0);
+      });
+    }
+  }
+}
+
+// fp16 scale fields with subnormals, zeros of both signs, infinities and NaNs (quiet and
+// signaling): the SIMD scale conversion must give the software conversion's bits, so the whole
+// result (NaNs included) equals the reference bitwise, on both paths.
+TEST_CASE("int8: special fp16 scales give the reference's bits on every target") {
+  dllm::Rng rng(19);
+  const uint16_t specials[] = {0x0001, 0x03ff, 0x8200, 0x0000, 0x8000, 0x7c00,
+                               0xfc00, 0x7e00, 0x7c01, 0xfd55, 0x3c00, 0x2e66};
+  for (GgmlType type : kQTypes) {
+    const F16Fields f = FieldsOf(type);
+    const int64_t k = IsK(type) ? 512 : 128, n = 37;
+    std::vector<uint8_t> wbytes = QuantizedWeight(rng, type, n, k);
+    for (size_t at = 0, i = 0; at < wbytes.size(); at += f.block_bytes, ++i) {
+      // Mostly ordinary blocks (so not every output is NaN), every fourth one special.
+      if (i % 4 != 1) continue;
+      for (int o : f.scale) std::memcpy(&wbytes[at + o], &specials[(i / 4) % 12], 2);
+      for (int o : f.offset) std::memcpy(&wbytes[at + o], &specials[(i / 4 + 5) % 12], 2);
+    }
+    const WeightView view{type, wbytes.data(), n, k};
+    for (int64_t m : {int64_t{5}, int64_t{70}}) {
+      const std::vector<float> x = RandomX(rng, m, k);
+      std::vector<float> want(static_cast<size_t>(m * n));
+      q8::ref::Linear(x.data(), m, k, view, want.data(), n, false);
+      ForEachTarget([&](const std::string&) {
+        Context ctx(Int8Options(64));
+        std::vector<float> y(static_cast<size_t>(m * n));
+        dllm::gemm::Linear(ctx, x.data(), m, k, view, y.data(), n);
+        int bad = 0;
+        for (size_t i = 0; i < y.size(); ++i) bad += std::memcmp(&y[i], &want[i], 4) != 0;
+        INFO(dllm::GgmlTypeName(type) << " m=" << m);
+        CHECK(bad == 0);
+      });
+    }
+  }
+}
