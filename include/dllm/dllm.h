@@ -395,7 +395,7 @@ typedef struct dllm_sampler_params {
   int32_t argmax;               /* 1: accepted positions take the argmax, not a sample (0) */
   float sc_threshold;           /* truncated self-conditioning: probabilities <= this are left
                                    out of the soft embedding (much cheaper over a large
-                                   vocabulary); 0 = exact; in [0, 1) (0) */
+                                   vocabulary); 0 = exact; in [0, 1) (1e-4) */
 } dllm_sampler_params;
 
 /* Fills `params` with the released model's defaults (values in parentheses above).

@@ -148,6 +148,7 @@ void CheckAcceptance(const Golden& g, const std::string& prefix, int64_t c, int6
 // Sampler settings stored as golden.<name>.* keys (the reference's generation parameters).
 dllm::GenerateParams ReadParams(const dllm::gguf::File& f, const std::string& k) {
   dllm::GenerateParams p;
+  p.sc_threshold = 0;  // the reference computes the exact soft embedding
   p.seed = f.GetU64(k + "seed");
   p.max_steps = static_cast<int>(f.GetU32(k + "n_steps"));
   p.t_min = f.GetF32(k + "t_min");

@@ -38,6 +38,9 @@ GenerateParams Params(const dllm::Model& m) {
   p.max_new_tokens = 80;
   p.seed = 1234;
   p.stop_ids = {0};  // <pad>: rare enough with random weights that several canvases run
+  // Exact self-conditioning: random weights give flat distributions, where truncation would
+  // drop most of the mass and change which runs reach <pad>.
+  p.sc_threshold = 0;
   return p;
 }
 
