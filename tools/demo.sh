@@ -12,12 +12,12 @@ cli=build/tools/cli/dllm-cli
 "$cli" info -m "$model"
 # Prompts in the formats the model was trained on (models/README.md lists the tasks).
 prompts=(
-  "Sort in ascending order: 42 7 19 88 3 56 21 64 5 90 11 37"
+  "Sort in ascending order: 4 2 7 1 9 8 8 3 5 6 2 1 6 4 0 9 3 7"
   "Reverse: d i f f u s i o n m o d e l s r u n o n c p u s"
   "What is 47 + 85?"
-  "What is 7 * 12?"
   "Count the letter b in: a b c b d b a"
   "Uppercase: the quick brown fox"
+  "Lowercase: HAPPY BIRD"
 )
 for p in "${prompts[@]}"; do
   echo

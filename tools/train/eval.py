@@ -65,7 +65,7 @@ def main():
     ap.add_argument("--ckpt")
     ap.add_argument("--tok", required=True)
     ap.add_argument("--out", help="heldout.jsonl to write")
-    ap.add_argument("--per-task", type=int, default=36)
+    ap.add_argument("--per-task", type=int, default=40)
     ap.add_argument("--limit", type=int, default=0, help="evaluate every k-th item only")
     a = ap.parse_args()
     torch.set_num_threads(1)
