@@ -26,8 +26,10 @@ struct GenerateParams {
   // Truncated self-conditioning: probabilities <= sc_threshold are left out of the soft
   // embedding (Forward::set_self_cond_threshold). 0 = exact. In [0, 1). The default 1e-4 changes
   // none of the shipped tiny model's 200 held-out generations and moves its golden logits by
-  // 1.6e-5 relative (tests/engine/tiny_model_test.cc); it makes the soft embedding 2-3x cheaper
-  // at the released vocabulary (README, Performance).
+  // 1.6e-5 relative (tests/engine/tiny_model_test.cc). Its cost grows with the number of kept
+  // probabilities: peaked (trained-model) distributions keep a handful per row instead of a
+  // [V, D] product; on flat random-weight distributions it costs about as much as the exact
+  // product (README, Performance).
   float sc_threshold = 1e-4f;
 
   static GenerateParams FromDefaults(const SamplerDefaults& d) {
