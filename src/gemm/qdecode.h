@@ -13,7 +13,7 @@
 #include <cstring>
 
 #include "gguf/types.h"
-#include "quant/fp16.h"
+#include "quant/internal.h"
 
 namespace dllm {
 namespace gemm {
@@ -45,44 +45,20 @@ inline bool HasOffset(GgmlType type) {
          type == GgmlType::kQ4_K || type == GgmlType::kQ5_K;
 }
 
-namespace detail {
-
-inline float F16At(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, sizeof(h));
-  return quant::F16ToF32(h);
-}
-
-// Q4_K / Q5_K 6-bit scale and min of sub-block j (as quant/internal.h ScaleMinK4).
-inline void ScaleMinK4(int j, const uint8_t* q, int* sc, int* m) {
-  if (j < 4) {
-    *sc = q[j] & 63;
-    *m = q[j + 4] & 63;
-  } else {
-    *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-    *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
-}
-
-// Q3_K 6-bit scale of sub-block j (bias 32 not removed).
-inline int ScaleQ3K(int j, const uint8_t* s) {
-  const int low = j < 8 ? (s[j] & 0xF) : (s[j - 8] >> 4);
-  const int high = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
-  return low | (high << 4);
-}
-
-}  // namespace detail
+// The block-field readers are quant's own (the bit-exact dequantizers use the same ones).
+using quant::internal::LoadF16;
+using quant::internal::ScaleMinK4;
+using quant::internal::ScaleQ3K;
 
 // Decodes one row of k values (a whole number of blocks; the caller validated type and k) into
 // q[0..k), s[0..k/G) and, when HasOffset(type), o[0..k/G) (o may be null otherwise).
 // Always inlined, so each Highway target's unpacking compiles (and vectorizes) its own copy.
 __attribute__((always_inline)) inline void DecodeRow(GgmlType type, const uint8_t* src,
                                                      int64_t k, int8_t* q, float* s, float* o) {
-  using detail::F16At;
   switch (type) {
     case GgmlType::kQ4_0:
       for (int64_t b = 0; b < k / 32; ++b, src += 18, q += 32) {
-        s[b] = F16At(src);
+        s[b] = LoadF16(src);
         for (int j = 0; j < 16; ++j) {
           q[j] = static_cast<int8_t>((src[2 + j] & 0xF) - 8);
           q[j + 16] = static_cast<int8_t>((src[2 + j] >> 4) - 8);
@@ -91,8 +67,8 @@ __attribute__((always_inline)) inline void DecodeRow(GgmlType type, const uint8_
       return;
     case GgmlType::kQ4_1:
       for (int64_t b = 0; b < k / 32; ++b, src += 20, q += 32) {
-        s[b] = F16At(src);
-        o[b] = F16At(src + 2);
+        s[b] = LoadF16(src);
+        o[b] = LoadF16(src + 2);
         for (int j = 0; j < 16; ++j) {
           q[j] = static_cast<int8_t>(src[4 + j] & 0xF);
           q[j + 16] = static_cast<int8_t>(src[4 + j] >> 4);
@@ -101,7 +77,7 @@ __attribute__((always_inline)) inline void DecodeRow(GgmlType type, const uint8_
       return;
     case GgmlType::kQ5_0:
       for (int64_t b = 0; b < k / 32; ++b, src += 22, q += 32) {
-        s[b] = F16At(src);
+        s[b] = LoadF16(src);
         uint32_t qh;
         std::memcpy(&qh, src + 2, 4);
         for (int j = 0; j < 16; ++j) {
@@ -112,8 +88,8 @@ __attribute__((always_inline)) inline void DecodeRow(GgmlType type, const uint8_
       return;
     case GgmlType::kQ5_1:
       for (int64_t b = 0; b < k / 32; ++b, src += 24, q += 32) {
-        s[b] = F16At(src);
-        o[b] = F16At(src + 2);
+        s[b] = LoadF16(src);
+        o[b] = LoadF16(src + 2);
         uint32_t qh;
         std::memcpy(&qh, src + 4, 4);
         for (int j = 0; j < 16; ++j) {
@@ -124,13 +100,13 @@ __attribute__((always_inline)) inline void DecodeRow(GgmlType type, const uint8_
       return;
     case GgmlType::kQ8_0:
       for (int64_t b = 0; b < k / 32; ++b, src += 34, q += 32) {
-        s[b] = F16At(src);
+        s[b] = LoadF16(src);
         std::memcpy(q, src + 2, 32);
       }
       return;
     case GgmlType::kQ2_K:
       for (int64_t b = 0; b < k / 256; ++b, src += 84, q += 256, s += 16, o += 16) {
-        const float d = F16At(src + 80), dmin = F16At(src + 82);
+        const float d = LoadF16(src + 80), dmin = LoadF16(src + 82);
         for (int g = 0; g < 16; ++g) {
           const uint8_t sc = src[g];
           s[g] = d * static_cast<float>(sc & 0xF);
@@ -143,9 +119,9 @@ __attribute__((always_inline)) inline void DecodeRow(GgmlType type, const uint8_
       return;
     case GgmlType::kQ3_K:
       for (int64_t b = 0; b < k / 256; ++b, src += 110, q += 256, s += 16) {
-        const float d = F16At(src + 108);
+        const float d = LoadF16(src + 108);
         for (int g = 0; g < 16; ++g) {
-          s[g] = d * static_cast<float>(detail::ScaleQ3K(g, src + 96) - 32);
+          s[g] = d * static_cast<float>(ScaleQ3K(g, src + 96) - 32);
           const uint8_t* qp = src + 32 + 32 * (g / 8) + 16 * (g % 2);
           const uint8_t* hp = src + 16 * (g % 2);
           const int shift = 2 * ((g / 2) % 4);
@@ -159,10 +135,10 @@ __attribute__((always_inline)) inline void DecodeRow(GgmlType type, const uint8_
       return;
     case GgmlType::kQ4_K:
       for (int64_t b = 0; b < k / 256; ++b, src += 144, q += 256, s += 8, o += 8) {
-        const float d = F16At(src), dmin = F16At(src + 2);
+        const float d = LoadF16(src), dmin = LoadF16(src + 2);
         for (int g = 0; g < 8; ++g) {
-          int sc, m;
-          detail::ScaleMinK4(g, src + 4, &sc, &m);
+          uint8_t sc, m;
+          ScaleMinK4(g, src + 4, &sc, &m);
           s[g] = d * static_cast<float>(sc);
           o[g] = -(dmin * static_cast<float>(m));
           const uint8_t* qp = src + 16 + 32 * (g / 2);
@@ -173,10 +149,10 @@ __attribute__((always_inline)) inline void DecodeRow(GgmlType type, const uint8_
       return;
     case GgmlType::kQ5_K:
       for (int64_t b = 0; b < k / 256; ++b, src += 176, q += 256, s += 8, o += 8) {
-        const float d = F16At(src), dmin = F16At(src + 2);
+        const float d = LoadF16(src), dmin = LoadF16(src + 2);
         for (int g = 0; g < 8; ++g) {
-          int sc, m;
-          detail::ScaleMinK4(g, src + 4, &sc, &m);
+          uint8_t sc, m;
+          ScaleMinK4(g, src + 4, &sc, &m);
           s[g] = d * static_cast<float>(sc);
           o[g] = -(dmin * static_cast<float>(m));
           const uint8_t* qh = src + 16;
@@ -191,7 +167,7 @@ __attribute__((always_inline)) inline void DecodeRow(GgmlType type, const uint8_
       return;
     case GgmlType::kQ6_K:
       for (int64_t b = 0; b < k / 256; ++b, src += 210, q += 256, s += 16) {
-        const float d = F16At(src + 208);
+        const float d = LoadF16(src + 208);
         const auto* sc = reinterpret_cast<const int8_t*>(src + 192);
         for (int g = 0; g < 16; ++g) s[g] = d * static_cast<float>(sc[g]);
         for (int h = 0; h < 2; ++h) {
@@ -215,27 +191,26 @@ __attribute__((always_inline)) inline void DecodeRow(GgmlType type, const uint8_
 // The s and o of DecodeRow alone (the same formulas, so the same bits; tests/gemm checks it), for
 // the SIMD unpackers that decode the int8 values themselves. o may be null when !HasOffset(type).
 inline void DecodeScales(GgmlType type, const uint8_t* src, int64_t k, float* s, float* o) {
-  using detail::F16At;
   switch (type) {
     case GgmlType::kQ4_0:
     case GgmlType::kQ5_0:
     case GgmlType::kQ8_0: {
       const int64_t bytes = type == GgmlType::kQ4_0 ? 18 : type == GgmlType::kQ5_0 ? 22 : 34;
-      for (int64_t b = 0; b < k / 32; ++b, src += bytes) s[b] = F16At(src);
+      for (int64_t b = 0; b < k / 32; ++b, src += bytes) s[b] = LoadF16(src);
       return;
     }
     case GgmlType::kQ4_1:
     case GgmlType::kQ5_1: {
       const int64_t bytes = type == GgmlType::kQ4_1 ? 20 : 24;
       for (int64_t b = 0; b < k / 32; ++b, src += bytes) {
-        s[b] = F16At(src);
-        o[b] = F16At(src + 2);
+        s[b] = LoadF16(src);
+        o[b] = LoadF16(src + 2);
       }
       return;
     }
     case GgmlType::kQ2_K:
       for (int64_t b = 0; b < k / 256; ++b, src += 84, s += 16, o += 16) {
-        const float d = F16At(src + 80), dmin = F16At(src + 82);
+        const float d = LoadF16(src + 80), dmin = LoadF16(src + 82);
         for (int g = 0; g < 16; ++g) {
           s[g] = d * static_cast<float>(src[g] & 0xF);
           o[g] = -(dmin * static_cast<float>(src[g] >> 4));
@@ -244,9 +219,9 @@ inline void DecodeScales(GgmlType type, const uint8_t* src, int64_t k, float* s,
       return;
     case GgmlType::kQ3_K:
       for (int64_t b = 0; b < k / 256; ++b, src += 110, s += 16) {
-        const float d = F16At(src + 108);
+        const float d = LoadF16(src + 108);
         for (int g = 0; g < 16; ++g) {
-          s[g] = d * static_cast<float>(detail::ScaleQ3K(g, src + 96) - 32);
+          s[g] = d * static_cast<float>(ScaleQ3K(g, src + 96) - 32);
         }
       }
       return;
@@ -254,10 +229,10 @@ inline void DecodeScales(GgmlType type, const uint8_t* src, int64_t k, float* s,
     case GgmlType::kQ5_K: {
       const int64_t bytes = type == GgmlType::kQ4_K ? 144 : 176;
       for (int64_t b = 0; b < k / 256; ++b, src += bytes, s += 8, o += 8) {
-        const float d = F16At(src), dmin = F16At(src + 2);
+        const float d = LoadF16(src), dmin = LoadF16(src + 2);
         for (int g = 0; g < 8; ++g) {
-          int sc, m;
-          detail::ScaleMinK4(g, src + 4, &sc, &m);
+          uint8_t sc, m;
+          ScaleMinK4(g, src + 4, &sc, &m);
           s[g] = d * static_cast<float>(sc);
           o[g] = -(dmin * static_cast<float>(m));
         }
@@ -266,7 +241,7 @@ inline void DecodeScales(GgmlType type, const uint8_t* src, int64_t k, float* s,
     }
     case GgmlType::kQ6_K:
       for (int64_t b = 0; b < k / 256; ++b, src += 210, s += 16) {
-        const float d = F16At(src + 208);
+        const float d = LoadF16(src + 208);
         const auto* sc = reinterpret_cast<const int8_t*>(src + 192);
         for (int g = 0; g < 16; ++g) s[g] = d * static_cast<float>(sc[g]);
       }
