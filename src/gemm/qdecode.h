@@ -50,146 +50,9 @@ using quant::internal::LoadF16;
 using quant::internal::ScaleMinK4;
 using quant::internal::ScaleQ3K;
 
-// Decodes one row of k values (a whole number of blocks; the caller validated type and k) into
-// q[0..k), s[0..k/G) and, when HasOffset(type), o[0..k/G) (o may be null otherwise).
-// Always inlined, so each Highway target's unpacking compiles (and vectorizes) its own copy.
-__attribute__((always_inline)) inline void DecodeRow(GgmlType type, const uint8_t* src,
-                                                     int64_t k, int8_t* q, float* s, float* o) {
-  switch (type) {
-    case GgmlType::kQ4_0:
-      for (int64_t b = 0; b < k / 32; ++b, src += 18, q += 32) {
-        s[b] = LoadF16(src);
-        for (int j = 0; j < 16; ++j) {
-          q[j] = static_cast<int8_t>((src[2 + j] & 0xF) - 8);
-          q[j + 16] = static_cast<int8_t>((src[2 + j] >> 4) - 8);
-        }
-      }
-      return;
-    case GgmlType::kQ4_1:
-      for (int64_t b = 0; b < k / 32; ++b, src += 20, q += 32) {
-        s[b] = LoadF16(src);
-        o[b] = LoadF16(src + 2);
-        for (int j = 0; j < 16; ++j) {
-          q[j] = static_cast<int8_t>(src[4 + j] & 0xF);
-          q[j + 16] = static_cast<int8_t>(src[4 + j] >> 4);
-        }
-      }
-      return;
-    case GgmlType::kQ5_0:
-      for (int64_t b = 0; b < k / 32; ++b, src += 22, q += 32) {
-        s[b] = LoadF16(src);
-        uint32_t qh;
-        std::memcpy(&qh, src + 2, 4);
-        for (int j = 0; j < 16; ++j) {
-          q[j] = static_cast<int8_t>(((src[6 + j] & 0xF) | (((qh >> j) & 1) << 4)) - 16);
-          q[j + 16] = static_cast<int8_t>(((src[6 + j] >> 4) | (((qh >> (j + 16)) & 1) << 4)) - 16);
-        }
-      }
-      return;
-    case GgmlType::kQ5_1:
-      for (int64_t b = 0; b < k / 32; ++b, src += 24, q += 32) {
-        s[b] = LoadF16(src);
-        o[b] = LoadF16(src + 2);
-        uint32_t qh;
-        std::memcpy(&qh, src + 4, 4);
-        for (int j = 0; j < 16; ++j) {
-          q[j] = static_cast<int8_t>((src[8 + j] & 0xF) | (((qh >> j) & 1) << 4));
-          q[j + 16] = static_cast<int8_t>((src[8 + j] >> 4) | (((qh >> (j + 16)) & 1) << 4));
-        }
-      }
-      return;
-    case GgmlType::kQ8_0:
-      for (int64_t b = 0; b < k / 32; ++b, src += 34, q += 32) {
-        s[b] = LoadF16(src);
-        std::memcpy(q, src + 2, 32);
-      }
-      return;
-    case GgmlType::kQ2_K:
-      for (int64_t b = 0; b < k / 256; ++b, src += 84, q += 256, s += 16, o += 16) {
-        const float d = LoadF16(src + 80), dmin = LoadF16(src + 82);
-        for (int g = 0; g < 16; ++g) {
-          const uint8_t sc = src[g];
-          s[g] = d * static_cast<float>(sc & 0xF);
-          o[g] = -(dmin * static_cast<float>(sc >> 4));
-          const uint8_t* qp = src + 16 + 32 * (g / 8) + 16 * (g % 2);
-          const int shift = 2 * ((g / 2) % 4);
-          for (int l = 0; l < 16; ++l) q[16 * g + l] = static_cast<int8_t>((qp[l] >> shift) & 3);
-        }
-      }
-      return;
-    case GgmlType::kQ3_K:
-      for (int64_t b = 0; b < k / 256; ++b, src += 110, q += 256, s += 16) {
-        const float d = LoadF16(src + 108);
-        for (int g = 0; g < 16; ++g) {
-          s[g] = d * static_cast<float>(ScaleQ3K(g, src + 96) - 32);
-          const uint8_t* qp = src + 32 + 32 * (g / 8) + 16 * (g % 2);
-          const uint8_t* hp = src + 16 * (g % 2);
-          const int shift = 2 * ((g / 2) % 4);
-          const uint8_t bit = static_cast<uint8_t>(1u << (g / 2));
-          for (int l = 0; l < 16; ++l) {
-            q[16 * g + l] =
-                static_cast<int8_t>(((qp[l] >> shift) & 3) - ((hp[l] & bit) ? 0 : 4));
-          }
-        }
-      }
-      return;
-    case GgmlType::kQ4_K:
-      for (int64_t b = 0; b < k / 256; ++b, src += 144, q += 256, s += 8, o += 8) {
-        const float d = LoadF16(src), dmin = LoadF16(src + 2);
-        for (int g = 0; g < 8; ++g) {
-          uint8_t sc, m;
-          ScaleMinK4(g, src + 4, &sc, &m);
-          s[g] = d * static_cast<float>(sc);
-          o[g] = -(dmin * static_cast<float>(m));
-          const uint8_t* qp = src + 16 + 32 * (g / 2);
-          const int shift = 4 * (g % 2);
-          for (int l = 0; l < 32; ++l) q[32 * g + l] = static_cast<int8_t>((qp[l] >> shift) & 0xF);
-        }
-      }
-      return;
-    case GgmlType::kQ5_K:
-      for (int64_t b = 0; b < k / 256; ++b, src += 176, q += 256, s += 8, o += 8) {
-        const float d = LoadF16(src), dmin = LoadF16(src + 2);
-        for (int g = 0; g < 8; ++g) {
-          uint8_t sc, m;
-          ScaleMinK4(g, src + 4, &sc, &m);
-          s[g] = d * static_cast<float>(sc);
-          o[g] = -(dmin * static_cast<float>(m));
-          const uint8_t* qh = src + 16;
-          const uint8_t* ql = src + 48 + 32 * (g / 2);
-          const int shift = 4 * (g % 2);
-          for (int l = 0; l < 32; ++l) {
-            q[32 * g + l] = static_cast<int8_t>(((ql[l] >> shift) & 0xF) |
-                                                (((qh[l] >> g) & 1) << 4));
-          }
-        }
-      }
-      return;
-    case GgmlType::kQ6_K:
-      for (int64_t b = 0; b < k / 256; ++b, src += 210, q += 256, s += 16) {
-        const float d = LoadF16(src + 208);
-        const auto* sc = reinterpret_cast<const int8_t*>(src + 192);
-        for (int g = 0; g < 16; ++g) s[g] = d * static_cast<float>(sc[g]);
-        for (int h = 0; h < 2; ++h) {
-          const uint8_t* ql = src + 64 * h;
-          const uint8_t* qh = src + 128 + 32 * h;
-          int8_t* qo = q + 128 * h;
-          for (int l = 0; l < 32; ++l) {
-            qo[l] = static_cast<int8_t>(((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
-            qo[l + 32] = static_cast<int8_t>(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
-            qo[l + 64] = static_cast<int8_t>(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
-            qo[l + 96] = static_cast<int8_t>(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
-          }
-        }
-      }
-      return;
-    default:
-      return;  // unreachable: callers check GroupSize(type) != 0
-  }
-}
-
-// The s and o of DecodeRow alone (the same formulas, so the same bits; tests/gemm checks it), for
-// the SIMD unpackers that decode the int8 values themselves. o may be null when !HasOffset(type).
+// The per-group scales s[0..k/G) and, when HasOffset(type), offsets o[0..k/G) of one row (o may
+// be null otherwise). DecodeRow uses it, and so do the SIMD unpackers that decode the int8 values
+// themselves.
 inline void DecodeScales(GgmlType type, const uint8_t* src, int64_t k, float* s, float* o) {
   switch (type) {
     case GgmlType::kQ4_0:
@@ -248,6 +111,117 @@ inline void DecodeScales(GgmlType type, const uint8_t* src, int64_t k, float* s,
       return;
     default:
       return;
+  }
+}
+
+// Decodes one row of k values (a whole number of blocks; the caller validated type and k) into
+// q[0..k), s[0..k/G) and, when HasOffset(type), o[0..k/G) (o may be null otherwise).
+// Always inlined, so each Highway target's unpacking compiles (and vectorizes) its own copy.
+__attribute__((always_inline)) inline void DecodeRow(GgmlType type, const uint8_t* src,
+                                                     int64_t k, int8_t* q, float* s, float* o) {
+  DecodeScales(type, src, k, s, o);
+  switch (type) {
+    case GgmlType::kQ4_0:
+      for (int64_t b = 0; b < k / 32; ++b, src += 18, q += 32) {
+        for (int j = 0; j < 16; ++j) {
+          q[j] = static_cast<int8_t>((src[2 + j] & 0xF) - 8);
+          q[j + 16] = static_cast<int8_t>((src[2 + j] >> 4) - 8);
+        }
+      }
+      return;
+    case GgmlType::kQ4_1:
+      for (int64_t b = 0; b < k / 32; ++b, src += 20, q += 32) {
+        for (int j = 0; j < 16; ++j) {
+          q[j] = static_cast<int8_t>(src[4 + j] & 0xF);
+          q[j + 16] = static_cast<int8_t>(src[4 + j] >> 4);
+        }
+      }
+      return;
+    case GgmlType::kQ5_0:
+      for (int64_t b = 0; b < k / 32; ++b, src += 22, q += 32) {
+        uint32_t qh;
+        std::memcpy(&qh, src + 2, 4);
+        for (int j = 0; j < 16; ++j) {
+          q[j] = static_cast<int8_t>(((src[6 + j] & 0xF) | (((qh >> j) & 1) << 4)) - 16);
+          q[j + 16] = static_cast<int8_t>(((src[6 + j] >> 4) | (((qh >> (j + 16)) & 1) << 4)) - 16);
+        }
+      }
+      return;
+    case GgmlType::kQ5_1:
+      for (int64_t b = 0; b < k / 32; ++b, src += 24, q += 32) {
+        uint32_t qh;
+        std::memcpy(&qh, src + 4, 4);
+        for (int j = 0; j < 16; ++j) {
+          q[j] = static_cast<int8_t>((src[8 + j] & 0xF) | (((qh >> j) & 1) << 4));
+          q[j + 16] = static_cast<int8_t>((src[8 + j] >> 4) | (((qh >> (j + 16)) & 1) << 4));
+        }
+      }
+      return;
+    case GgmlType::kQ8_0:
+      for (int64_t b = 0; b < k / 32; ++b, src += 34, q += 32) std::memcpy(q, src + 2, 32);
+      return;
+    case GgmlType::kQ2_K:
+      for (int64_t b = 0; b < k / 256; ++b, src += 84, q += 256) {
+        for (int g = 0; g < 16; ++g) {
+          const uint8_t* qp = src + 16 + 32 * (g / 8) + 16 * (g % 2);
+          const int shift = 2 * ((g / 2) % 4);
+          for (int l = 0; l < 16; ++l) q[16 * g + l] = static_cast<int8_t>((qp[l] >> shift) & 3);
+        }
+      }
+      return;
+    case GgmlType::kQ3_K:
+      for (int64_t b = 0; b < k / 256; ++b, src += 110, q += 256) {
+        for (int g = 0; g < 16; ++g) {
+          const uint8_t* qp = src + 32 + 32 * (g / 8) + 16 * (g % 2);
+          const uint8_t* hp = src + 16 * (g % 2);
+          const int shift = 2 * ((g / 2) % 4);
+          const uint8_t bit = static_cast<uint8_t>(1u << (g / 2));
+          for (int l = 0; l < 16; ++l) {
+            q[16 * g + l] =
+                static_cast<int8_t>(((qp[l] >> shift) & 3) - ((hp[l] & bit) ? 0 : 4));
+          }
+        }
+      }
+      return;
+    case GgmlType::kQ4_K:
+      for (int64_t b = 0; b < k / 256; ++b, src += 144, q += 256) {
+        for (int g = 0; g < 8; ++g) {
+          const uint8_t* qp = src + 16 + 32 * (g / 2);
+          const int shift = 4 * (g % 2);
+          for (int l = 0; l < 32; ++l) q[32 * g + l] = static_cast<int8_t>((qp[l] >> shift) & 0xF);
+        }
+      }
+      return;
+    case GgmlType::kQ5_K:
+      for (int64_t b = 0; b < k / 256; ++b, src += 176, q += 256) {
+        for (int g = 0; g < 8; ++g) {
+          const uint8_t* qh = src + 16;
+          const uint8_t* ql = src + 48 + 32 * (g / 2);
+          const int shift = 4 * (g % 2);
+          for (int l = 0; l < 32; ++l) {
+            q[32 * g + l] = static_cast<int8_t>(((ql[l] >> shift) & 0xF) |
+                                                (((qh[l] >> g) & 1) << 4));
+          }
+        }
+      }
+      return;
+    case GgmlType::kQ6_K:
+      for (int64_t b = 0; b < k / 256; ++b, src += 210, q += 256) {
+        for (int h = 0; h < 2; ++h) {
+          const uint8_t* ql = src + 64 * h;
+          const uint8_t* qh = src + 128 + 32 * h;
+          int8_t* qo = q + 128 * h;
+          for (int l = 0; l < 32; ++l) {
+            qo[l] = static_cast<int8_t>(((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
+            qo[l + 32] = static_cast<int8_t>(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+            qo[l + 64] = static_cast<int8_t>(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+            qo[l + 96] = static_cast<int8_t>(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+          }
+        }
+      }
+      return;
+    default:
+      return;  // unreachable: callers check GroupSize(type) != 0
   }
 }
 
