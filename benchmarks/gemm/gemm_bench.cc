@@ -375,7 +375,7 @@ int main(int argc, char** argv) {
   int threads = 2, reps = 5;
   int64_t head_n = 262144;
   bool head = true, peaks_only = false, vnni = false, run_float = true, skip_peaks = false;
-  bool run_tiles = true, experts_only = false;
+  bool run_tiles = true, experts_only = false, amx = true;
   std::vector<int64_t> quant_ms = {256, 16};
   std::string types = "all";
   for (int i = 1; i < argc; ++i) {
@@ -399,6 +399,8 @@ int main(int argc, char** argv) {
         if (v > 0) quant_ms.push_back(v);
         c = *end == ',' ? end + 1 : end;
       }
+    } else if (a == "--no-amx") {  // the int8 path's VNNI kernels even on AMX CPUs
+      amx = false;
     } else if (a == "--no-tiles") {
       run_tiles = false;
     } else if (a == "--experts-only") {
@@ -446,9 +448,10 @@ int main(int argc, char** argv) {
   {
     std::printf("\nQuantized weights: Linear y = x·Wᵀ, int8 path (default) and f32 dequantized "
                 "tiles (int8_quantized=false)\n");
-    Options tiles_options;
+    Options tiles_options, int8_options;
     tiles_options.int8_quantized = false;
-    Context int8_ctx, tiles_ctx(tiles_options);
+    int8_options.int8_amx = amx;
+    Context int8_ctx(int8_options), tiles_ctx(tiles_options);
     QuantHeader(true);
     for (const QType& t : kQTypes) {
       if (types != "all" && ("," + types + ",").find(std::string(",") + t.name + ",") ==

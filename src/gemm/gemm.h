@@ -82,6 +82,9 @@ struct Options {
   // (rounded up to the kernel's column block) into about int8_tile_cols × K × 1.4 bytes.
   bool int8_quantized = true;
   int64_t int8_tile_cols = 256;
+  // On CPUs with AMX-INT8 (gemm/amx.h) the int8 path's AVX3_DL kernels compute the group dot
+  // products with tile matmuls (the same results, bit for bit); false keeps the VNNI kernels.
+  bool int8_amx = true;
 };
 
 // Per-session matmul state: the oneDNN engine and stream, a cache of primitives keyed by

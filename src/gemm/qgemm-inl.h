@@ -38,6 +38,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "gemm/amx.h"
 #include "gemm/context.h"
 #include "gemm/qdecode.h"
 #include "hwy/cache_control.h"
@@ -99,15 +100,16 @@ inline void PrefetchNext(const uint8_t* w, size_t row_bytes, int64_t n, int64_t 
 
 // ---- Activation quantization ------------------------------------------------------------------
 
-// One row of k values (k % 32 == 0): q (as bytes; +128 when kShift), d per group and, with off,
-// e per group (see qgemm.h step 1).
-void QuantizeRow(const float* HWY_RESTRICT x, int64_t k, int group, bool off,
+// One row of k values (k % 32 == 0): q (as bytes; +128 with shift, for the VNNI kernel), d per
+// group and, with off, e per group (see qgemm.h step 1).
+void QuantizeRow(const float* HWY_RESTRICT x, int64_t k, int group, bool off, bool shift,
                  uint8_t* HWY_RESTRICT q, float* HWY_RESTRICT dg, float* HWY_RESTRICT eg) {
-  const hn::ScalableTag<float> df;
+  const hn::CappedTag<float, 16> df;  // a vector never straddles the two halves of a block
   const hn::RebindToSigned<decltype(df)> di;
-  const size_t N = hn::Lanes(df);  // divides 32 on every x86 target
-  HWY_ALIGN int32_t buf[32];
+  const hn::Rebind<int8_t, decltype(di)> d8;
+  const size_t N = hn::Lanes(df);
   const auto lo = hn::Set(di, -127), hi = hn::Set(di, 127);
+  const auto flip = hn::Set(d8, static_cast<int8_t>(shift ? -128 : 0));  // +128 mod 256
   for (int64_t b = 0; b < k / 32; ++b) {
     const float* xb = x + 32 * b;
     auto mx = hn::Zero(df);
@@ -116,23 +118,27 @@ void QuantizeRow(const float* HWY_RESTRICT x, int64_t k, int group, bool off,
     const float d = amax / 127.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     const auto vid = hn::Set(df, id);
+    auto s0 = hn::Zero(di), s1 = hn::Zero(di);  // Σq of values 0..15 and 16..31
+    auto* qb = reinterpret_cast<int8_t*>(q + 32 * b);
     for (size_t j = 0; j < 32; j += N) {
-      const auto v = hn::NearestInt(hn::Mul(hn::LoadU(df, xb + j), vid));
-      hn::Store(hn::Min(hn::Max(v, lo), hi), di, buf + j);
+      const auto v = hn::Min(hn::Max(hn::NearestInt(hn::Mul(hn::LoadU(df, xb + j), vid)), lo), hi);
+      if (j < 16) {
+        s0 = hn::Add(s0, v);
+      } else {
+        s1 = hn::Add(s1, v);
+      }
+      hn::StoreU(hn::Xor(hn::DemoteTo(d8, v), flip), d8, qb + j);
     }
-    int32_t s0 = 0, s1 = 0;
-    for (int j = 0; j < 16; ++j) s0 += buf[j];
-    for (int j = 16; j < 32; ++j) s1 += buf[j];
-    uint8_t* qb = q + 32 * b;
-    for (int j = 0; j < 32; ++j) qb[j] = static_cast<uint8_t>(buf[j] + (kShift ? 128 : 0));
+    const int32_t sum0 = hn::GetLane(hn::SumOfLanes(di, s0));
+    const int32_t sum1 = hn::GetLane(hn::SumOfLanes(di, s1));
     if (group == 32) {
       dg[b] = d;
-      if (off) eg[b] = d * static_cast<float>(s0 + s1);
+      if (off) eg[b] = d * static_cast<float>(sum0 + sum1);
     } else {
       dg[2 * b] = dg[2 * b + 1] = d;
       if (off) {
-        eg[2 * b] = d * static_cast<float>(s0);
-        eg[2 * b + 1] = d * static_cast<float>(s1);
+        eg[2 * b] = d * static_cast<float>(sum0);
+        eg[2 * b + 1] = d * static_cast<float>(sum1);
       }
     }
   }
@@ -533,6 +539,138 @@ DLLM_QGEMM_ATTR void Kernel(const uint8_t* const* a, const float* const* dg,
   }
 }
 
+
+// ---- AMX-INT8 (Sapphire Rapids and later; see gemm/amx.h) -------------------------------------
+// The same arithmetic with the exact group dot products p computed by tile matmuls: per group,
+// A = 16 activation rows × G int8 values (stored without the +128 shift) and B = the group's G/4
+// rows of the interleaved layout for 16 columns (4 consecutive K values per column, columns side
+// by side: exactly AMX's B layout, read at a stride of 4 · kCols bytes); tdpbssd gives the 16×16
+// int32 p, which is stored and scaled into f32 accumulators held in registers as above. Activation
+// rows are padded to a multiple of 16 with zeros (their results are dropped).
+
+constexpr int kAmxRows = 16;
+
+// Tile registers: 0/6 A, 1/7 B, 2/3 C (two groups in flight). Stores clobber memory; loads are
+// marked as reading it so that the compiler keeps the preceding stores of the data.
+#define DLLM_TILE_LOAD(t, base, stride)                                                 \
+  __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #t ::"r"(static_cast<const void*>(base)), \
+                   "r"(static_cast<long>(stride))                                        \
+                   : "memory")
+#define DLLM_TILE_STORE(t, base, stride)                                                 \
+  __asm__ volatile("tilestored %%tmm" #t ", (%0,%1,1)" ::"r"(static_cast<void*>(base)), \
+                   "r"(static_cast<long>(stride))                                        \
+                   : "memory")
+#define DLLM_TILE_ZERO(t) __asm__ volatile("tilezero %%tmm" #t ::)
+#define DLLM_TILE_DPBSSD(c, a, b) __asm__ volatile("tdpbssd %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::)
+
+// Configures this thread's tiles for groups of G values (ldtilecfg; per thread).
+inline void AmxConfigure(int group) {
+  struct alignas(64) Config {
+    uint8_t palette = 1, start_row = 0;
+    uint8_t reserved[14] = {};
+    uint16_t colsb[16] = {};
+    uint8_t rows[16] = {};
+  } cfg;
+  for (int t : {0, 6}) {  // A
+    cfg.rows[t] = kAmxRows;
+    cfg.colsb[t] = static_cast<uint16_t>(group);
+  }
+  for (int t : {1, 7}) {  // B
+    cfg.rows[t] = static_cast<uint8_t>(group / 4);
+    cfg.colsb[t] = 64;
+  }
+  for (int t : {2, 3}) {  // C
+    cfg.rows[t] = kAmxRows;
+    cfg.colsb[t] = 64;
+  }
+  __asm__ volatile("ldtilecfg %0" ::"m"(cfg));
+}
+
+inline void AmxRelease() { __asm__ volatile("tilerelease" ::); }
+
+// 16 activation rows (row r's quantized values at a + r·lda; the group factors transposed, d_g
+// of row r at dt[16·g + r], e_g at et[16·g + r]) times the ng groups of a column block at w;
+// out: 16 × kCols accumulators (row stride kCols), loaded first with `load` (as Kernel).
+template <int G, bool kOff>
+DLLM_QGEMM_ATTR void AmxKernel(const uint8_t* a, int64_t lda, const float* dt, const float* et,
+                               const uint8_t* w, int64_t ng, float* out, bool load) {
+  constexpr int64_t gb = GroupBytes(G, kOff);
+  constexpr long kBStride = 4 * kCols;
+  alignas(64) int32_t p[2][kAmxRows * 16];
+  for (int half = 0; half < 2; ++half) {
+    __m512 acc[kAmxRows];
+#pragma GCC unroll 16
+    for (int r = 0; r < kAmxRows; ++r) {
+      acc[r] = load ? _mm512_loadu_ps(out + r * kCols + 16 * half) : _mm512_setzero_ps();
+    }
+    const uint8_t* wh = w + 64 * half;
+    // acc += the group's products, scaled (one group at a time: the ordering point after each
+    // keeps GCC from interleaving groups, which would spill the accumulators).
+    auto scale = [&](const int32_t* pg, int64_t g) {
+      const uint8_t* meta = w + g * gb + G * kCols;
+      const __m512 s = _mm512_loadu_ps(reinterpret_cast<const float*>(meta + 4 * kCols) + 16 * half);
+      const float* d16 = dt + 16 * g;
+#pragma GCC unroll 16
+      for (int r = 0; r < kAmxRows; ++r) {
+        const __m512 d = _mm512_set1_ps(d16[r]);
+        acc[r] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(pg + 16 * r)), d),
+                                 s, acc[r]);
+      }
+      if (kOff) {
+        const __m512 o =
+            _mm512_loadu_ps(reinterpret_cast<const float*>(meta + 8 * kCols) + 16 * half);
+        const float* e16 = et + 16 * g;
+#pragma GCC unroll 16
+        for (int r = 0; r < kAmxRows; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(e16[r]), o, acc[r]);
+      }
+      // An empty asm that "modifies" every accumulator: an ordering point without a memory
+      // clobber (which would force the accumulators into memory).
+      __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]), "+v"(acc[3]), "+v"(acc[4]),
+                            "+v"(acc[5]), "+v"(acc[6]), "+v"(acc[7]));
+      __asm__ volatile("" : "+v"(acc[8]), "+v"(acc[9]), "+v"(acc[10]), "+v"(acc[11]),
+                            "+v"(acc[12]), "+v"(acc[13]), "+v"(acc[14]), "+v"(acc[15]));
+    };
+    // Software pipeline over two C tiles: group g + 1's matmul is issued before group g's
+    // product is stored and scaled.
+#define DLLM_AMX_GROUP(ta, tb, tc, g)                  \
+  DLLM_TILE_LOAD(ta, a + (g) * G, lda);                \
+  DLLM_TILE_LOAD(tb, wh + (g) * gb, kBStride);         \
+  DLLM_TILE_ZERO(tc);                                  \
+  DLLM_TILE_DPBSSD(tc, ta, tb)
+    DLLM_AMX_GROUP(0, 1, 2, 0);
+    for (int64_t g = 0; g < ng; g += 2) {
+      if (g + 1 < ng) {
+        DLLM_AMX_GROUP(6, 7, 3, g + 1);
+      }
+      DLLM_TILE_STORE(2, p[0], 64);
+      scale(p[0], g);
+      if (g + 1 < ng) {
+        if (g + 2 < ng) {
+          DLLM_AMX_GROUP(0, 1, 2, g + 2);
+        }
+        DLLM_TILE_STORE(3, p[1], 64);
+        scale(p[1], g + 1);
+      }
+    }
+#undef DLLM_AMX_GROUP
+#pragma GCC unroll 16
+    for (int r = 0; r < kAmxRows; ++r) _mm512_storeu_ps(out + r * kCols + 16 * half, acc[r]);
+  }
+}
+
+#undef DLLM_TILE_LOAD
+#undef DLLM_TILE_STORE
+#undef DLLM_TILE_ZERO
+#undef DLLM_TILE_DPBSSD
+
+using AmxKernelFn = void (*)(const uint8_t* a, int64_t lda, const float* dt, const float* et,
+                             const uint8_t* w, int64_t ng, float* out, bool load);
+
+// Only 32-value groups use AMX (see UseAmx).
+inline AmxKernelFn AmxKernelFor(bool off) {
+  return off ? &AmxKernel<32, true> : &AmxKernel<32, false>;
+}
+
 #elif HWY_TARGET == HWY_AVX3
 
 #define DLLM_QGEMM_ATTR
@@ -691,13 +829,65 @@ inline int64_t FusedChunk(int64_t k) {
   return std::min<int64_t>(k, std::max<int64_t>(256, 8192 / kCols / 256 * 256));
 }
 
-// Per-thread scratch of the fused path: one unpacked chunk, its decode scratch, the accumulators.
-inline int64_t FusedThreadBytes(int64_t m, int64_t k, int group, bool off) {
+// Per-thread scratch of the fused path: one unpacked chunk, its decode scratch, the accumulators
+// (row_rows: the kernel's rows per block).
+inline int64_t FusedThreadBytes(int64_t m, int64_t k, int group, bool off, int row_rows) {
   const int64_t kc = FusedChunk(k);
-  const int64_t row_blocks = (std::min(m, kFusedMaxRows) + kRows - 1) / kRows;
+  const int64_t row_blocks = (std::min(m, kFusedMaxRows) + row_rows - 1) / row_rows;
   return Align64(kc / group * GroupBytes(group, off)) + UnpackScratchBytes(kc, group) +
-         Align64(row_blocks * kRows * kCols * 4);
+         Align64(row_blocks * row_rows * kCols * 4);
 }
+
+// Whether this call runs the AMX kernel (AVX3_DL copy only). The kernel stores every group's
+// 16×16 int32 products and scales them with AVX-512, which costs about as much as the tile matmul
+// itself; measured (gemm_bench, 1–2 threads) it beats the VNNI kernel only where a weight tile is
+// reused over many rows (m > kFusedMaxRows, the full-tile path) and the groups are 32 values
+// (16-value groups halve the work per stored tile).
+inline bool UseAmx(const Context::Impl& ctx, int group, int64_t m) {
+#if HWY_TARGET == HWY_AVX3_DL
+  return group == 32 && m > kFusedMaxRows && ctx.options.int8_amx && amx::Enabled() &&
+         amx::Usable();
+#else
+  (void)ctx, (void)group, (void)m;
+  return false;
+#endif
+}
+
+// Runs rows [r0, r0 + rows) of the quantized activations over the groups [g0, g0 + ngc) of one
+// unpacked column block at wblock, into out (row_rows × kCols, row stride kCols).
+struct RowBlockRunner {
+  const uint8_t* aq;
+  const float* dg;
+  const float* eg;
+  const float* dt;  // AMX: the factors transposed per 16-row block, [m / 16][ng][16]
+  const float* et;
+  int64_t k, ng, group;
+  KernelFn fns[kRows + 1];
+#if HWY_TARGET == HWY_AVX3_DL
+  AmxKernelFn amx = nullptr;
+#endif
+
+  void Run(int64_t r0, int rows, int64_t k0, const uint8_t* wblock, int64_t ngc, float* out,
+           bool load) const {
+#if HWY_TARGET == HWY_AVX3_DL
+    if (amx != nullptr) {  // always kAmxRows rows (the activations are padded)
+      const int64_t g0 = k0 / group, t0 = (r0 / kAmxRows * ng + g0) * kAmxRows;
+      amx(aq + r0 * k + k0, k, dt + t0, et + t0, wblock, ngc, out, load);
+      return;
+    }
+#endif
+    const uint8_t* ap[kRows];
+    const float* dp[kRows];
+    const float* ep[kRows];
+    const int64_t g0 = k0 / group;
+    for (int r = 0; r < rows; ++r) {
+      ap[r] = aq + (r0 + r) * k + k0;
+      dp[r] = dg + (r0 + r) * ng + g0;
+      ep[r] = eg + (r0 + r) * ng + g0;
+    }
+    fns[rows](ap, dp, ep, wblock, ngc, out, load);
+  }
+};
 
 void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const WeightView& w,
                 size_t row_bytes, float* y, int64_t ldy, bool accumulate) {
@@ -710,34 +900,60 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
       std::min(n_padded, (std::max<int64_t>(ctx.options.int8_tile_cols, 1) + kCols - 1) / kCols *
                              kCols);
   const int threads = std::max(1, omp_get_max_threads());
+  const bool amx = UseAmx(ctx, group, m);
+  const int row_rows = amx ? 16 : kRows;  // rows per kernel call
+  const int64_t row_blocks = (m + row_rows - 1) / row_rows;
+  const int64_t m_pad = row_blocks * row_rows;  // AMX reads whole 16-row blocks
 
   // Scratch: quantized activations; the weight tile plus one decode row per thread.
-  const int64_t q_bytes = Align64(m * k), f_bytes = Align64(m * ng * 4);
+  // (AMX: also the factors transposed per row block.)
+  const int64_t q_bytes = Align64(m_pad * k), f_bytes = Align64(m_pad * ng * 4);
+  const int64_t factor_arrays = (off ? 2 : 1) * (amx ? 2 : 1);
   auto* act = static_cast<uint8_t*>(ctx.act_scratch.Get(
-      static_cast<size_t>(q_bytes + f_bytes * (off ? 2 : 1)), &ctx.scratch_growths));
+      static_cast<size_t>(q_bytes + f_bytes * factor_arrays), &ctx.scratch_growths));
   uint8_t* aq = act;
   auto* dg = reinterpret_cast<float*>(act + q_bytes);
   float* eg = off ? reinterpret_cast<float*>(act + q_bytes + f_bytes) : dg;
+  float* dt = amx ? reinterpret_cast<float*>(act + q_bytes + f_bytes * (off ? 2 : 1)) : nullptr;
+  float* et = amx && off ? dt + f_bytes / 4 : dt;
+  if (m_pad > m) {  // padding rows: zero values and factors
+    std::memset(aq + m * k, 0, static_cast<size_t>((m_pad - m) * k));
+    std::fill(dg + m * ng, dg + m_pad * ng, 0.0f);
+    std::fill(eg + m * ng, eg + m_pad * ng, 0.0f);
+  }
   const int64_t tile_bytes = Align64(tile_cols / kCols * block_bytes);
   const int64_t dec_bytes = UnpackScratchBytes(k, group);
-  const int64_t fused_bytes = FusedThreadBytes(m, k, group, off);
+  const int64_t fused_bytes = FusedThreadBytes(m, k, group, off, row_rows);
   // Both paths' sizes, so that alternating between small and large m does not regrow it.
   auto* tile = static_cast<uint8_t*>(ctx.tile_scratch.Get(
       static_cast<size_t>(std::max(tile_bytes + dec_bytes * threads, fused_bytes * threads)),
       &ctx.scratch_growths));
 
-  KernelFn fns[kRows + 1] = {};
+  RowBlockRunner run{aq, dg, eg, dt, et, k, ng, group, {}};
+  // Transposes the factors of row block rb for the AMX kernel (after quantization).
+  auto transpose = [&](int64_t rb) {
+    for (int64_t g = 0; g < ng; ++g) {
+      for (int r = 0; r < 16; ++r) {
+        const int64_t src = (rb * 16 + r) * ng + g, dst = (rb * ng + g) * 16 + r;
+        dt[dst] = dg[src];
+        if (off) et[dst] = eg[src];
+      }
+    }
+  };
   if (group == 32) {
-    off ? KernelTable<32, true>(fns) : KernelTable<32, false>(fns);
+    off ? KernelTable<32, true>(run.fns) : KernelTable<32, false>(run.fns);
   } else {
-    off ? KernelTable<16, true>(fns) : KernelTable<16, false>(fns);
+    off ? KernelTable<16, true>(run.fns) : KernelTable<16, false>(run.fns);
   }
+#if HWY_TARGET == HWY_AVX3_DL
+  if (amx) run.amx = AmxKernelFor(off);
+#endif
+  const bool shift = kShift && !amx;  // the VNNI kernel wants u8 activations
   const auto* wbytes = static_cast<const uint8_t*>(w.data);
-  const int64_t row_blocks = (m + kRows - 1) / kRows;
   // Below ~1M multiply-adds a parallel region costs more than it saves.
   const bool parallel = threads > 1 && m * n * k >= (int64_t{1} << 20);
 
-  if (m <= kFusedMaxRows) {
+  if (m <= kFusedMaxRows) {  // (never with AMX)
     const int64_t kc_max = FusedChunk(k);
     const int64_t blocks = n_padded / kCols;
 #pragma omp parallel num_threads(threads) if (parallel)
@@ -747,31 +963,23 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
       auto* acc = reinterpret_cast<float*>(dec + UnpackScratchBytes(kc_max, group));
 #pragma omp for schedule(static)
       for (int64_t i = 0; i < m; ++i) {
-        QuantizeRow(x + i * ldx, k, group, off, aq + i * k, dg + i * ng, eg + i * ng);
+        QuantizeRow(x + i * ldx, k, group, off, shift, aq + i * k, dg + i * ng, eg + i * ng);
       }
 #pragma omp for schedule(static)
       for (int64_t cb = 0; cb < blocks; ++cb) {
         const int64_t c0 = cb * kCols;
         const int cols = static_cast<int>(std::min<int64_t>(kCols, n - c0));
         for (int64_t k0 = 0; k0 < k; k0 += kc_max) {
-          const int64_t kc = std::min(kc_max, k - k0), g0 = k0 / group;
+          const int64_t kc = std::min(kc_max, k - k0);
           uint64_t skip = 0;  // bytes of the k0 values before the chunk (whole blocks)
           GgmlRowBytes(static_cast<uint32_t>(w.type), static_cast<uint64_t>(k0), &skip);
           PrefetchNext(wbytes, row_bytes, n, kCols, c0, w.type, k, k0, kc_max);
           UnpackBlock(w.type, wbytes + static_cast<size_t>(c0) * row_bytes + skip, row_bytes,
                       cols, kc, group, off, dec, chunk);
           for (int64_t rb = 0; rb < row_blocks; ++rb) {
-            const int64_t r0 = rb * kRows;
-            const int rows = static_cast<int>(std::min<int64_t>(kRows, m - r0));
-            const uint8_t* ap[kRows];
-            const float* dp[kRows];
-            const float* ep[kRows];
-            for (int r = 0; r < rows; ++r) {
-              ap[r] = aq + (r0 + r) * k + k0;
-              dp[r] = dg + (r0 + r) * ng + g0;
-              ep[r] = eg + (r0 + r) * ng + g0;
-            }
-            fns[rows](ap, dp, ep, chunk, kc / group, acc + r0 * kCols, k0 > 0);
+            const int64_t r0 = rb * row_rows;
+            const int rows = static_cast<int>(std::min<int64_t>(row_rows, m - r0));
+            run.Run(r0, rows, k0, chunk, kc / group, acc + r0 * kCols, k0 > 0);
           }
         }
         for (int64_t i = 0; i < m; ++i) {
@@ -791,10 +999,17 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
 #pragma omp parallel num_threads(threads) if (parallel)
   {
     uint8_t* dec = tile + tile_bytes + dec_bytes * omp_get_thread_num();
+#if HWY_TARGET == HWY_AVX3_DL
+    if (amx) AmxConfigure(group);
+#endif
 
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < m; ++i) {
-      QuantizeRow(x + i * ldx, k, group, off, aq + i * k, dg + i * ng, eg + i * ng);
+      QuantizeRow(x + i * ldx, k, group, off, shift, aq + i * k, dg + i * ng, eg + i * ng);
+    }
+    if (amx) {
+#pragma omp for schedule(static)
+      for (int64_t rb = 0; rb < row_blocks; ++rb) transpose(rb);
     }
     for (int64_t n0 = 0; n0 < n; n0 += tile_cols) {
       const int64_t cols = std::min(tile_cols, n - n0);
@@ -809,18 +1024,10 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
 #pragma omp for schedule(static) collapse(2)
       for (int64_t cb = 0; cb < blocks; ++cb) {
         for (int64_t rb = 0; rb < row_blocks; ++rb) {
-          const int64_t r0 = rb * kRows;
-          const int rows = static_cast<int>(std::min<int64_t>(kRows, m - r0));
-          const uint8_t* ap[kRows];
-          const float* dp[kRows];
-          const float* ep[kRows];
-          for (int r = 0; r < rows; ++r) {
-            ap[r] = aq + (r0 + r) * k;
-            dp[r] = dg + (r0 + r) * ng;
-            ep[r] = eg + (r0 + r) * ng;
-          }
-          HWY_ALIGN float out[kRows * kCols];
-          fns[rows](ap, dp, ep, tile + cb * block_bytes, ng, out, false);
+          const int64_t r0 = rb * row_rows;
+          const int rows = static_cast<int>(std::min<int64_t>(row_rows, m - r0));
+          alignas(64) float out[16 * kCols];
+          run.Run(r0, rows, 0, tile + cb * block_bytes, ng, out, false);
           const int64_t c0 = cb * kCols;
           const int64_t width = std::min<int64_t>(kCols, cols - c0);
           for (int r = 0; r < rows; ++r) {
@@ -835,6 +1042,9 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
         }
       }
     }
+#if HWY_TARGET == HWY_AVX3_DL
+    if (amx) AmxRelease();
+#endif
   }
 }
 

@@ -11,6 +11,10 @@
 #include "hwy/highway.h"
 
 #if HWY_ONCE
+#include <cstring>
+#include <string>
+
+#include "gemm/amx.h"
 #include "gemm/qgemm.h"
 
 namespace dllm {
@@ -29,7 +33,14 @@ void Linear(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const We
 
 std::vector<int64_t> SupportedTargets() { return hwy::SupportedAndGeneratedTargets(); }
 const char* TargetName(int64_t target) { return hwy::TargetName(target); }
-const char* ActiveTargetName() { return HWY_DYNAMIC_DISPATCH(CompiledTargetName)(); }
+const char* ActiveTargetName() {
+  const char* name = HWY_DYNAMIC_DISPATCH(CompiledTargetName)();
+  if (std::strcmp(name, hwy::TargetName(HWY_AVX3_DL)) == 0 && amx::Enabled() && amx::Usable()) {
+    static const std::string with_amx = std::string(name) + "+AMX";
+    return with_amx.c_str();
+  }
+  return name;
+}
 void SetTargetForTest(int64_t target) { hwy::SetSupportedTargetsForTest(target); }
 
 }  // namespace q8

@@ -16,8 +16,9 @@
 //        acc = fma(e_g, o_g, acc)                 (offset types only)
 //      y = acc, or y + acc with accumulate (one more rounding).
 //   Every target computes exactly these operations (VNNI: u8 = q_x + 128 times s8 q_w with the
-//   int32 accumulator started at −128·Σq_w; AVX2 / AVX-512BW: |q_w| times sign-transferred
-//   q_x; portable: scalar), so results are bit-identical across targets and to ref::Linear.
+//   int32 accumulator started at −128·Σq_w; AMX: s8 × s8 tile matmuls of 16 rows × 16 columns
+//   per group; AVX2 / AVX-512BW: |q_w| times sign-transferred q_x; portable: scalar), so
+//   results are bit-identical across targets and to ref::Linear.
 #pragma once
 
 #include <cstdint>
@@ -51,8 +52,9 @@ void Linear(const float* x, int64_t m, int64_t ldx, const WeightView& w, float* 
 }  // namespace ref
 
 // Highway targets compiled into the int8 path and supported by this CPU, best first (as
-// kernels::SupportedTargets), the target it dispatches to now, and a process-wide override for
-// tests (0 restores the automatic choice; never while other threads run matmuls).
+// kernels::SupportedTargets), the target it dispatches to now ("AVX3_DL+AMX" when the AVX3_DL
+// copy runs its AMX kernel, see gemm/amx.h), and a process-wide override for tests (0 restores
+// the automatic choice; never while other threads run matmuls).
 std::vector<int64_t> SupportedTargets();
 const char* TargetName(int64_t target);
 const char* ActiveTargetName();

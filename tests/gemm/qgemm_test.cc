@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "gemm/gemm.h"
+#include "gemm/amx.h"
 #include "gemm/qdecode.h"
 #include "gemm/qgemm.h"
 #include "quant/fp16.h"
@@ -48,15 +49,28 @@ bool IsK(GgmlType t) { return q8::GroupSize(t) == 16 || t == GgmlType::kQ4_K || 
 
 // ---- targets ---------------------------------------------------------------------------------
 
-const std::vector<int64_t>& Targets() {
-  static const std::vector<int64_t> targets = [] {
+// A Highway target of the int8 path and whether its AMX kernel runs (AVX3_DL on AMX CPUs is
+// tested both ways).
+struct Target {
+  int64_t target;
+  bool amx;
+  std::string Name() const { return std::string(q8::TargetName(target)) + (amx ? "+AMX" : ""); }
+};
+
+const std::vector<Target>& Targets() {
+  static const std::vector<Target> targets = [] {
     q8::SetTargetForTest(0);
-    std::vector<int64_t> all = q8::SupportedTargets(), chosen;
+    std::vector<Target> all, chosen;
+    for (int64_t t : q8::SupportedTargets()) {
+      if (std::string(q8::TargetName(t)) == "AVX3_DL" && dllm::gemm::amx::Usable()) {
+        all.push_back({t, true});
+      }
+      all.push_back({t, false});
+    }
     const char* env = std::getenv("DLLM_GEMM_TEST_TARGETS");
-    for (int64_t t : all) {
+    for (const Target& t : all) {
       if (env == nullptr || *env == '\0' ||
-          ("," + std::string(env) + ",").find("," + std::string(q8::TargetName(t)) + ",") !=
-              std::string::npos) {
+          ("," + std::string(env) + ",").find("," + t.Name() + ",") != std::string::npos) {
         chosen.push_back(t);
       }
     }
@@ -79,15 +93,17 @@ std::map<std::string, int>& TargetRuns() {
 }
 
 void ForEachTarget(const std::function<void(const std::string&)>& fn) {
-  for (int64_t target : Targets()) {
-    const std::string name = q8::TargetName(target);
-    q8::SetTargetForTest(target);
+  for (const Target& target : Targets()) {
+    const std::string name = target.Name();
+    q8::SetTargetForTest(target.target);
+    dllm::gemm::amx::SetEnabled(target.amx);
     INFO("target " << name);
     REQUIRE(std::string(q8::ActiveTargetName()) == name);
     fn(name);
     ++TargetRuns()[name];
   }
   q8::SetTargetForTest(0);
+  dllm::gemm::amx::SetEnabled(true);
 }
 
 // ---- data ------------------------------------------------------------------------------------
@@ -212,7 +228,9 @@ TEST_CASE("int8: every target equals the scalar reference bit for bit") {
   dllm::Rng rng(12);
   // n = 70 and 37 are not multiples of any column block; 300 rows leave a remainder of 0 and
   // 33 / 7 / 1 of 1, 3, 1 rows per 4-row block.
-  const Case cases[] = {{1, 37, 2}, {7, 70, 3}, {33, 70, 2}, {256, 40, 2}, {300, 37, 1}};
+  // 100 rows: six 16-row AMX blocks and 4 rows; 3 groups (the AMX kernel's odd tail).
+  const Case cases[] = {{1, 37, 2}, {7, 70, 3}, {33, 70, 2}, {256, 40, 2}, {300, 37, 1},
+                        {100, 45, 3}};
   const int64_t pad = 5;
   for (GgmlType type : kQTypes) {
     const int64_t bs = IsK(type) ? 256 : 32;
