@@ -212,6 +212,7 @@ int main(int argc, char** argv) {
   for (int64_t i = 0; i < context; ++i) prompt[static_cast<size_t>(i)] = static_cast<int32_t>(300 + (i * 37) % (hp.n_vocab - 300));
   dllm::GenerateParams p = dllm::GenerateParams::FromDefaults(model->sampler_defaults());
   p.fixed_steps = true;
+  p.sc_threshold = 0.0f;  // the main run measures exact self-conditioning; truncated is below
   p.max_steps = steps;
   p.max_new_tokens = hp.canvas_length;
   std::vector<double> layer_time(static_cast<size_t>(hp.n_layer), 0.0);

@@ -3,6 +3,7 @@
 
 #include "gemm/backends.h"
 #include "gemm/convert.h"
+#include "gemm/qgemm.h"
 
 namespace dllm {
 namespace gemm {
@@ -187,14 +188,19 @@ void LinearTDequant(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx,
   const auto* wbytes = static_cast<const uint8_t*>(w.data);
   for (int64_t n0 = 0; n0 < w.n; n0 += tile_rows) {
     const int64_t rows = std::min(tile_rows, w.n - n0);
-    DequantizeRows(w.type, wbytes + static_cast<size_t>(n0) * row_bytes, row_bytes, rows, w.k,
-                   tile);
+    const uint8_t* tile_bytes = wbytes + static_cast<size_t>(n0) * row_bytes;
     if (bf16) {
-      ConvertRowsToBf16(tile, rows, w.k, w.k, tile16);
+      if (q8::Supported(w.type)) {  // block types: straight to bf16, decoded in registers
+        q8::DequantizeRowsBf16(w.type, tile_bytes, row_bytes, rows, w.k, tile16);
+      } else {
+        DequantizeRows(w.type, tile_bytes, row_bytes, rows, w.k, tile);
+        ConvertRowsToBf16(tile, rows, w.k, w.k, tile16);
+      }
       ConvertRowsToBf16(x + n0, m, rows, ldx, act);
       MatmulKxN(ctx, dt::bf16, act, m, rows, tile16, rows, w.k, w.k, y, ldy, /*sum=*/n0 > 0);
       continue;
     }
+    DequantizeRows(w.type, tile_bytes, row_bytes, rows, w.k, tile);
     MatmulKxN(ctx, dt::f32, x + n0, m, ldx, tile, rows, w.k, w.k, y, ldy, /*sum=*/n0 > 0);
   }
 }

@@ -37,6 +37,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "gemm/amx.h"
 #include "gemm/context.h"
@@ -404,6 +405,34 @@ inline bool UnpackBlockFast(GgmlType type, const uint8_t* rows, size_t row_bytes
   }
 }
 
+// The int8 values of one row decoded in registers (32 at a time), or false (Q2_K, Q3_K).
+template <GgmlType kType>
+DLLM_QUNPACK_ATTR void DecodeValuesSimd(const uint8_t* src, int64_t k, int8_t* HWY_RESTRICT q) {
+  for (int64_t t = 0; t < k / 32; ++t) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 32 * t), Decode32<kType>(src, t));
+  }
+}
+
+inline bool DecodeValuesFast(GgmlType type, const uint8_t* src, int64_t k, int8_t* HWY_RESTRICT q) {
+  switch (type) {
+#define DLLM_QDECODE_CASE(T)          \
+  case T:                             \
+    DecodeValuesSimd<T>(src, k, q);   \
+    return true;
+    DLLM_QDECODE_CASE(GgmlType::kQ4_0)
+    DLLM_QDECODE_CASE(GgmlType::kQ4_1)
+    DLLM_QDECODE_CASE(GgmlType::kQ5_0)
+    DLLM_QDECODE_CASE(GgmlType::kQ5_1)
+    DLLM_QDECODE_CASE(GgmlType::kQ8_0)
+    DLLM_QDECODE_CASE(GgmlType::kQ4_K)
+    DLLM_QDECODE_CASE(GgmlType::kQ5_K)
+    DLLM_QDECODE_CASE(GgmlType::kQ6_K)
+#undef DLLM_QDECODE_CASE
+    default:
+      return false;
+  }
+}
+
 #undef DLLM_QUNPACK_ATTR
 
 #else
@@ -412,6 +441,8 @@ inline bool UnpackBlockFast(GgmlType, const uint8_t*, size_t, int, int64_t, int,
                             uint8_t*) {
   return false;
 }
+
+inline bool DecodeValuesFast(GgmlType, const uint8_t*, int64_t, int8_t*) { return false; }
 
 #endif
 
@@ -1045,6 +1076,54 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
 #if HWY_TARGET == HWY_AVX3_DL
     if (amx) AmxRelease();
 #endif
+  }
+}
+
+// ---- Dequantization to bf16 (the tiles of LinearT over block types) ---------------------------
+
+// dst[r · k + c] = bf16(value c of row r), value = s·q (+ o) as DecodeRow defines it (exactly the
+// f32 value of the reference dequantizer), rounded to nearest even as F32ToBf16 does (NaNs stay
+// quiet NaNs). Rows are decoded in registers where the target has a decoder for the type.
+void DequantizeRowsBf16Impl(GgmlType type, const uint8_t* data, size_t row_bytes, int64_t rows,
+                            int64_t k, uint16_t* dst) {
+  const int group = GroupSize(type);
+  const bool off = HasOffset(type);
+  const hn::CappedTag<float, 16> df;  // a vector never straddles two groups
+  const hn::RebindToSigned<decltype(df)> di;
+  const hn::RebindToUnsigned<decltype(df)> du;
+  const hn::Rebind<int8_t, decltype(di)> d8;
+  const hn::Rebind<uint16_t, decltype(di)> d16;
+  const size_t N = hn::Lanes(df);
+  const int64_t ng = k / group;
+#pragma omp parallel if (rows * k >= (int64_t{1} << 16))
+  {
+    std::vector<int8_t> q(static_cast<size_t>(k));
+    std::vector<float> sc(static_cast<size_t>(ng)), oc(static_cast<size_t>(ng), 0.0f);
+    const auto lsb_mask = hn::Set(du, 1u), bias = hn::Set(du, 0x7fffu);
+    const auto abs_mask = hn::Set(du, 0x7fffffffu), inf = hn::Set(du, 0x7f800000u);
+    const auto quiet = hn::Set(du, 0x40u);
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const uint8_t* src = data + static_cast<size_t>(r) * row_bytes;
+      if (DecodeValuesFast(type, src, k, q.data())) {
+        DecodeScales(type, src, k, sc.data(), oc.data());
+      } else {
+        DecodeRow(type, src, k, q.data(), sc.data(), oc.data());
+      }
+      uint16_t* out = dst + r * k;
+      for (int64_t j = 0; j < k; j += static_cast<int64_t>(N)) {
+        const int64_t g = j / group;
+        auto v = hn::Mul(hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d8, q.data() + j))),
+                         hn::Set(df, sc[static_cast<size_t>(g)]));
+        if (off) v = hn::Add(v, hn::Set(df, oc[static_cast<size_t>(g)]));
+        const auto u = hn::BitCast(du, v);
+        const auto rounded =
+            hn::ShiftRight<16>(hn::Add(u, hn::Add(bias, hn::And(hn::ShiftRight<16>(u), lsb_mask))));
+        const auto nan = hn::Gt(hn::And(u, abs_mask), inf);
+        const auto bits = hn::IfThenElse(nan, hn::Or(hn::ShiftRight<16>(u), quiet), rounded);
+        hn::StoreU(hn::DemoteTo(d16, hn::BitCast(di, bits)), d16, out + j);
+      }
+    }
   }
 }
 

@@ -23,12 +23,18 @@ namespace q8 {
 
 HWY_EXPORT(LinearImpl);
 HWY_EXPORT(CompiledTargetName);
+HWY_EXPORT(DequantizeRowsBf16Impl);
 
 bool Supported(GgmlType type) { return GroupSize(type) != 0; }
 
 void Linear(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const WeightView& w,
             size_t row_bytes, float* y, int64_t ldy, bool accumulate) {
   HWY_DYNAMIC_DISPATCH(LinearImpl)(ctx, x, m, ldx, w, row_bytes, y, ldy, accumulate);
+}
+
+void DequantizeRowsBf16(GgmlType type, const uint8_t* data, size_t row_bytes, int64_t rows,
+                        int64_t k, uint16_t* dst) {
+  HWY_DYNAMIC_DISPATCH(DequantizeRowsBf16Impl)(type, data, row_bytes, rows, k, dst);
 }
 
 std::vector<int64_t> SupportedTargets() { return hwy::SupportedAndGeneratedTargets(); }

@@ -42,6 +42,13 @@ constexpr int64_t kMaxK = int64_t{1} << 24;
 void Linear(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const WeightView& w,
             size_t row_bytes, float* y, int64_t ldy, bool accumulate);
 
+// Decodes `rows` rows of k values (Supported(type), k a whole number of blocks), row r at
+// data + r · row_bytes, into dst[r · k + c] = bf16 (round to nearest even, gemm::F32ToBf16) of
+// the reference dequantizer's f32 value: the bf16 tiles of LinearT without an f32 round trip.
+// Runs on the calling thread's OpenMP team.
+void DequantizeRowsBf16(GgmlType type, const uint8_t* data, size_t row_bytes, int64_t rows,
+                        int64_t k, uint16_t* dst);
+
 // ---- Reference (the test oracle) and dispatch control ----------------------------------------
 namespace ref {
 // Quantizes one row of k (multiple of 32) values: q[0..k), d[0..k/32) as in step 1 above.

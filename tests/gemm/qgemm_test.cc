@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <map>
 #include <string>
 #include <thread>
@@ -25,6 +26,7 @@
 
 #include "gemm/gemm.h"
 #include "gemm/amx.h"
+#include "gemm/convert.h"
 #include "gemm/qdecode.h"
 #include "gemm/qgemm.h"
 #include "quant/fp16.h"
@@ -220,6 +222,46 @@ TEST_CASE("int8: weight decoding equals quant::DequantizeRow bit for bit") {
         }
       }
       CHECK(bad == 0);
+    }
+  }
+}
+
+TEST_CASE("DequantizeRowsBf16 is bf16 of the reference dequantizer on every target") {
+  dllm::Rng rng(21);
+  for (GgmlType type : kQTypes) {
+    INFO(dllm::GgmlTypeName(type));
+    const int64_t k = IsK(type) ? 512 : 96, n = 37;
+    const size_t rb = dllm::quant::RowBytes(type, k);
+    // Quantizer output; raw bits with ordinary scales; raw bits with fp16 specials among the
+    // scales and offsets (infinities, NaNs, subnormals, zeros of both signs).
+    const float specials[] = {std::numeric_limits<float>::infinity(),
+                              -std::numeric_limits<float>::infinity(),
+                              std::numeric_limits<float>::quiet_NaN(), 6e-8f, -6e-8f, 0.0f, -0.0f,
+                              65504.0f};
+    auto special = [&] {
+      return rng.Uniform01() < 0.3f ? specials[rng.Next() % 8]
+                                    : (2.0f * rng.Uniform01() - 1.0f) * 0.1f;
+    };
+    for (int variant = 0; variant < 3; ++variant) {
+      const std::vector<uint8_t> bytes =
+          variant == 0   ? QuantizedWeight(rng, type, n, k)
+          : variant == 1 ? RawWeight(rng, type, n, k,
+                                     [&] { return (2.0f * rng.Uniform01() - 1.0f) * 0.1f; },
+                                     [&] { return (2.0f * rng.Uniform01() - 1.0f) * 0.2f; })
+                         : RawWeight(rng, type, n, k, special, special);
+      const std::vector<float> want = Dequantized(type, bytes, n, k);
+      ForEachTarget([&](const std::string&) {
+        std::vector<uint16_t> got(static_cast<size_t>(n * k), 0xdead);
+        q8::DequantizeRowsBf16(type, bytes.data(), rb, n, k, got.data());
+        int bad = 0;
+        for (size_t i = 0; i < got.size(); ++i) {
+          const uint16_t w = dllm::gemm::F32ToBf16(want[i]);
+          // A NaN's sign may differ (the offset is stored negated); any NaN must stay NaN.
+          const bool nan_w = (w & 0x7fff) > 0x7f80, nan_g = (got[i] & 0x7fff) > 0x7f80;
+          bad += nan_w ? !nan_g : got[i] != w;
+        }
+        CHECK(bad == 0);
+      });
     }
   }
 }
