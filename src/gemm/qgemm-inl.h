@@ -23,6 +23,9 @@
 // targets and types decode rows with qdecode.h and interleave with gathers. Both give the
 // same bytes. With m ≤ kFusedMaxRows the driver unpacks per column block and K chunk into a
 // small per-thread buffer and runs all row blocks on it at once (LinearImpl).
+// AVX3_DL with AMX (gemm/amx.h): whole 16-row blocks of 32-value-group types run through tile
+// matmuls (AmxKernel), the remaining rows through the VNNI kernel, and the fused path takes up to
+// kFusedMaxRowsAmx rows.
 
 #if defined(DLLM_GEMM_QGEMM_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef DLLM_GEMM_QGEMM_INL_H_
@@ -576,8 +579,8 @@ DLLM_QGEMM_ATTR void Kernel(const uint8_t* const* a, const float* const* dg,
 // A = 16 activation rows × G int8 values (stored without the +128 shift) and B = the group's G/4
 // rows of the interleaved layout for 16 columns (4 consecutive K values per column, columns side
 // by side: exactly AMX's B layout, read at a stride of 4 · kCols bytes); tdpbssd gives the 16×16
-// int32 p, which is stored and scaled into f32 accumulators held in registers as above. Activation
-// rows are padded to a multiple of 16 with zeros (their results are dropped).
+// int32 p, which is stored and scaled into f32 accumulators held in registers as above. Only
+// whole 16-row blocks run here; the driver gives the rest of the rows to the VNNI kernel.
 
 constexpr int kAmxRows = 16;
 
@@ -853,6 +856,9 @@ static_assert(kRows == 4, "KernelTable instantiates 1..4 rows");
 // chunks in memory. With few rows every weight byte is used only m times, so the unpacked data
 // must not make a round trip through L2/L3 as the full-tile path's does.
 constexpr int64_t kFusedMaxRows = 64;
+// With the AMX kernel the fused path stays ahead up to far more rows (measured at m = 256 and
+// 512: equal at K = 2816, 1.4× at K = 704), so it takes calls up to this many rows.
+constexpr int64_t kFusedMaxRowsAmx = 1024;
 
 // Values per K chunk of the fused path: a whole number of weight blocks (256 values covers every
 // type), about 8 KiB of unpacked int8 per column block.
@@ -860,37 +866,54 @@ inline int64_t FusedChunk(int64_t k) {
   return std::min<int64_t>(k, std::max<int64_t>(256, 8192 / kCols / 256 * 256));
 }
 
-// Per-thread scratch of the fused path: one unpacked chunk, its decode scratch, the accumulators
-// (row_rows: the kernel's rows per block).
-inline int64_t FusedThreadBytes(int64_t m, int64_t k, int group, bool off, int row_rows) {
+// Per-thread scratch of the fused path: one unpacked chunk, its decode scratch, the accumulators.
+inline int64_t FusedThreadBytes(int64_t m, int64_t k, int group, bool off) {
   const int64_t kc = FusedChunk(k);
-  const int64_t row_blocks = (std::min(m, kFusedMaxRows) + row_rows - 1) / row_rows;
+  const int64_t rows = (std::min(m, kFusedMaxRowsAmx) + kRows - 1) / kRows * kRows;
   return Align64(kc / group * GroupBytes(group, off)) + UnpackScratchBytes(kc, group) +
-         Align64(row_blocks * row_rows * kCols * 4);
+         Align64(rows * kCols * 4);
 }
 
-// Whether this call runs the AMX kernel (AVX3_DL copy only). The kernel stores every group's
-// 16×16 int32 products and scales them with AVX-512, which costs about as much as the tile matmul
-// itself; measured (gemm_bench, 1–2 threads) it beats the VNNI kernel only where a weight tile is
-// reused over many rows (m > kFusedMaxRows, the full-tile path) and the groups are 32 values
-// (16-value groups halve the work per stored tile).
+// Whether this call runs whole 16-row blocks through the AMX kernel (AVX3_DL copy only; the
+// remaining m % 16 rows use the VNNI kernel). The AMX kernel stores every group's 16×16 int32
+// products and scales them with AVX-512, which costs about as much as the tile matmul itself;
+// measured (gemm_bench, 2 threads) it beats the VNNI kernel on a full 16-row block of 32-value
+// groups (by about 20 % at m = 16 and 30 % at m ≥ 32) but not with 16-value groups.
 inline bool UseAmx(const Context::Impl& ctx, int group, int64_t m) {
 #if HWY_TARGET == HWY_AVX3_DL
-  return group == 32 && m > kFusedMaxRows && ctx.options.int8_amx && amx::Enabled() &&
-         amx::Usable();
+  return group == 32 && m >= 16 && ctx.options.int8_amx && amx::Enabled() && amx::Usable();
 #else
   (void)ctx, (void)group, (void)m;
   return false;
 #endif
 }
 
+// The rows of a call in kernel blocks: with AMX, m / 16 blocks of 16 rows first, then blocks of
+// kRows (the last one partial) for the VNNI kernel; without, blocks of kRows.
+struct RowBlocks {
+  int64_t m, amx_blocks;
+  int64_t Count() const {
+    return amx_blocks + (m - 16 * amx_blocks + kRows - 1) / kRows;
+  }
+  // First row and row count of block b.
+  void Get(int64_t b, int64_t* r0, int* rows) const {
+    if (b < amx_blocks) {
+      *r0 = 16 * b;
+      *rows = 16;
+      return;
+    }
+    *r0 = 16 * amx_blocks + (b - amx_blocks) * kRows;
+    *rows = static_cast<int>(std::min<int64_t>(kRows, m - *r0));
+  }
+};
+
 // Runs rows [r0, r0 + rows) of the quantized activations over the groups [g0, g0 + ngc) of one
-// unpacked column block at wblock, into out (row_rows × kCols, row stride kCols).
+// unpacked column block at wblock, into out (rows × kCols, row stride kCols).
 struct RowBlockRunner {
   const uint8_t* aq;
   const float* dg;
   const float* eg;
-  const float* dt;  // AMX: the factors transposed per 16-row block, [m / 16][ng][16]
+  const float* dt;  // AMX: the factors of the 16-row blocks transposed, [block][ng][16]
   const float* et;
   int64_t k, ng, group;
   KernelFn fns[kRows + 1];
@@ -900,9 +923,10 @@ struct RowBlockRunner {
 
   void Run(int64_t r0, int rows, int64_t k0, const uint8_t* wblock, int64_t ngc, float* out,
            bool load) const {
+    const int64_t g0 = k0 / group;
 #if HWY_TARGET == HWY_AVX3_DL
-    if (amx != nullptr) {  // always kAmxRows rows (the activations are padded)
-      const int64_t g0 = k0 / group, t0 = (r0 / kAmxRows * ng + g0) * kAmxRows;
+    if (rows == 16 && amx != nullptr) {  // 16-row blocks exist only with AMX
+      const int64_t t0 = (r0 / 16 * ng + g0) * 16;
       amx(aq + r0 * k + k0, k, dt + t0, et + t0, wblock, ngc, out, load);
       return;
     }
@@ -910,7 +934,6 @@ struct RowBlockRunner {
     const uint8_t* ap[kRows];
     const float* dp[kRows];
     const float* ep[kRows];
-    const int64_t g0 = k0 / group;
     for (int r = 0; r < rows; ++r) {
       ap[r] = aq + (r0 + r) * k + k0;
       dp[r] = dg + (r0 + r) * ng + g0;
@@ -932,13 +955,12 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
                              kCols);
   const int threads = std::max(1, omp_get_max_threads());
   const bool amx = UseAmx(ctx, group, m);
-  const int row_rows = amx ? 16 : kRows;  // rows per kernel call
-  const int64_t row_blocks = (m + row_rows - 1) / row_rows;
-  const int64_t m_pad = row_blocks * row_rows;  // AMX reads whole 16-row blocks
+  const RowBlocks blocks_of_rows{m, amx ? m / 16 : 0};
+  const int64_t amx_rows = 16 * blocks_of_rows.amx_blocks;  // rows quantized without the shift
 
-  // Scratch: quantized activations; the weight tile plus one decode row per thread.
-  // (AMX: also the factors transposed per row block.)
-  const int64_t q_bytes = Align64(m_pad * k), f_bytes = Align64(m_pad * ng * 4);
+  // Scratch: quantized activations (AMX: plus the 16-row blocks' factors transposed); the weight
+  // tile plus one decode row per thread.
+  const int64_t q_bytes = Align64(m * k), f_bytes = Align64(m * ng * 4);
   const int64_t factor_arrays = (off ? 2 : 1) * (amx ? 2 : 1);
   auto* act = static_cast<uint8_t*>(ctx.act_scratch.Get(
       static_cast<size_t>(q_bytes + f_bytes * factor_arrays), &ctx.scratch_growths));
@@ -947,30 +969,15 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
   float* eg = off ? reinterpret_cast<float*>(act + q_bytes + f_bytes) : dg;
   float* dt = amx ? reinterpret_cast<float*>(act + q_bytes + f_bytes * (off ? 2 : 1)) : nullptr;
   float* et = amx && off ? dt + f_bytes / 4 : dt;
-  if (m_pad > m) {  // padding rows: zero values and factors
-    std::memset(aq + m * k, 0, static_cast<size_t>((m_pad - m) * k));
-    std::fill(dg + m * ng, dg + m_pad * ng, 0.0f);
-    std::fill(eg + m * ng, eg + m_pad * ng, 0.0f);
-  }
   const int64_t tile_bytes = Align64(tile_cols / kCols * block_bytes);
   const int64_t dec_bytes = UnpackScratchBytes(k, group);
-  const int64_t fused_bytes = FusedThreadBytes(m, k, group, off, row_rows);
+  const int64_t fused_bytes = FusedThreadBytes(m, k, group, off);
   // Both paths' sizes, so that alternating between small and large m does not regrow it.
   auto* tile = static_cast<uint8_t*>(ctx.tile_scratch.Get(
       static_cast<size_t>(std::max(tile_bytes + dec_bytes * threads, fused_bytes * threads)),
       &ctx.scratch_growths));
 
   RowBlockRunner run{aq, dg, eg, dt, et, k, ng, group, {}};
-  // Transposes the factors of row block rb for the AMX kernel (after quantization).
-  auto transpose = [&](int64_t rb) {
-    for (int64_t g = 0; g < ng; ++g) {
-      for (int r = 0; r < 16; ++r) {
-        const int64_t src = (rb * 16 + r) * ng + g, dst = (rb * ng + g) * 16 + r;
-        dt[dst] = dg[src];
-        if (off) et[dst] = eg[src];
-      }
-    }
-  };
   if (group == 32) {
     off ? KernelTable<32, true>(run.fns) : KernelTable<32, false>(run.fns);
   } else {
@@ -979,12 +986,34 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
 #if HWY_TARGET == HWY_AVX3_DL
   if (amx) run.amx = AmxKernelFor(off);
 #endif
-  const bool shift = kShift && !amx;  // the VNNI kernel wants u8 activations
   const auto* wbytes = static_cast<const uint8_t*>(w.data);
   // Below ~1M multiply-adds a parallel region costs more than it saves.
   const bool parallel = threads > 1 && m * n * k >= (int64_t{1} << 20);
+  const int64_t row_blocks = blocks_of_rows.Count();
 
-  if (m <= kFusedMaxRows) {  // (never with AMX)
+  // Quantizes the activations (the VNNI kernel's rows as u8, q + 128; the AMX kernel's as s8)
+  // and transposes the AMX blocks' factors. Inside a parallel region.
+  auto quantize = [&] {
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < m; ++i) {
+      QuantizeRow(x + i * ldx, k, group, off, kShift && i >= amx_rows, aq + i * k, dg + i * ng,
+                  eg + i * ng);
+    }
+    if (amx) {
+#pragma omp for schedule(static)
+      for (int64_t b = 0; b < blocks_of_rows.amx_blocks; ++b) {
+        for (int64_t g = 0; g < ng; ++g) {
+          for (int r = 0; r < 16; ++r) {
+            const int64_t src = (16 * b + r) * ng + g, dst = (b * ng + g) * 16 + r;
+            dt[dst] = dg[src];
+            if (off) et[dst] = eg[src];
+          }
+        }
+      }
+    }
+  };
+
+  if (m <= (amx ? kFusedMaxRowsAmx : kFusedMaxRows)) {
     const int64_t kc_max = FusedChunk(k);
     const int64_t blocks = n_padded / kCols;
 #pragma omp parallel num_threads(threads) if (parallel)
@@ -992,10 +1021,10 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
       uint8_t* chunk = tile + fused_bytes * omp_get_thread_num();
       uint8_t* dec = chunk + Align64(kc_max / group * gb);
       auto* acc = reinterpret_cast<float*>(dec + UnpackScratchBytes(kc_max, group));
-#pragma omp for schedule(static)
-      for (int64_t i = 0; i < m; ++i) {
-        QuantizeRow(x + i * ldx, k, group, off, shift, aq + i * k, dg + i * ng, eg + i * ng);
-      }
+#if HWY_TARGET == HWY_AVX3_DL
+      if (amx) AmxConfigure(group);
+#endif
+      quantize();
 #pragma omp for schedule(static)
       for (int64_t cb = 0; cb < blocks; ++cb) {
         const int64_t c0 = cb * kCols;
@@ -1008,8 +1037,9 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
           UnpackBlock(w.type, wbytes + static_cast<size_t>(c0) * row_bytes + skip, row_bytes,
                       cols, kc, group, off, dec, chunk);
           for (int64_t rb = 0; rb < row_blocks; ++rb) {
-            const int64_t r0 = rb * row_rows;
-            const int rows = static_cast<int>(std::min<int64_t>(row_rows, m - r0));
+            int64_t r0;
+            int rows;
+            blocks_of_rows.Get(rb, &r0, &rows);
             run.Run(r0, rows, k0, chunk, kc / group, acc + r0 * kCols, k0 > 0);
           }
         }
@@ -1023,6 +1053,9 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
           }
         }
       }
+#if HWY_TARGET == HWY_AVX3_DL
+      if (amx) AmxRelease();
+#endif
     }
     return;
   }
@@ -1033,15 +1066,7 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
 #if HWY_TARGET == HWY_AVX3_DL
     if (amx) AmxConfigure(group);
 #endif
-
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < m; ++i) {
-      QuantizeRow(x + i * ldx, k, group, off, shift, aq + i * k, dg + i * ng, eg + i * ng);
-    }
-    if (amx) {
-#pragma omp for schedule(static)
-      for (int64_t rb = 0; rb < row_blocks; ++rb) transpose(rb);
-    }
+    quantize();
     for (int64_t n0 = 0; n0 < n; n0 += tile_cols) {
       const int64_t cols = std::min(tile_cols, n - n0);
       const int64_t blocks = (cols + kCols - 1) / kCols;
@@ -1055,8 +1080,9 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
 #pragma omp for schedule(static) collapse(2)
       for (int64_t cb = 0; cb < blocks; ++cb) {
         for (int64_t rb = 0; rb < row_blocks; ++rb) {
-          const int64_t r0 = rb * row_rows;
-          const int rows = static_cast<int>(std::min<int64_t>(row_rows, m - r0));
+          int64_t r0;
+          int rows;
+          blocks_of_rows.Get(rb, &r0, &rows);
           alignas(64) float out[16 * kCols];
           run.Run(r0, rows, 0, tile + cb * block_bytes, ng, out, false);
           const int64_t c0 = cb * kCols;
