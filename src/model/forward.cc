@@ -103,25 +103,56 @@ void Forward::SelfCondition(const float* sc_probs, int64_t c, float* x) {
   const int64_t n_sc = g.self_cond_gate.ne[1];
   float* soft = s_->a.data();
   if (sc_threshold_ > 0) {
-    // Sparse: one embedding row per kept probability. s_->dense holds each row's decoded
-    // embedding row (non-F32 embeddings are dequantized one row at a time).
+    // Truncated: only probabilities above the threshold count. The kept vocabulary (tokens above
+    // it in any canvas row) is multiplied chunk by chunk exactly as the dense product would be:
+    // its embedding rows gathered (still in their file type) against the matching probability
+    // columns, below-threshold entries set to 0. The cost follows the number of kept tokens.
     const WeightTensor& e = g.token_embd;
     const int64_t v = hp.n_vocab;
     const float thr = sc_threshold_;
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t i = 0; i < c; ++i) {
-      float* row = soft + i * d;
-      float* tmp = s_->dense.data() + i * d;
-      const float* p = sc_probs + i * v;
-      std::fill(row, row + d, 0.0f);
-      for (int64_t t = 0; t < v; ++t) {
-        if (!(p[t] > thr)) continue;
-        if (e.type == GgmlType::kF32) {
-          kernels::AddScaled(row, reinterpret_cast<const float*>(e.Row(t)), p[t],
-                             static_cast<size_t>(d));
-        } else {
-          quant::DequantizeRow(e.type, e.Row(t), tmp, d);
-          kernels::AddScaled(row, tmp, p[t], static_cast<size_t>(d));
+    std::vector<uint8_t>& keep = s_->sc_keep;
+    std::vector<int32_t>& tokens = s_->sc_tokens;
+    keep.assign(static_cast<size_t>(v), 0);
+    constexpr int64_t kScan = 4096;
+#pragma omp parallel for schedule(static)
+    for (int64_t t0 = 0; t0 < v; t0 += kScan) {
+      const int64_t t1 = std::min(v, t0 + kScan);
+      for (int64_t i = 0; i < c; ++i) {
+        const float* p = sc_probs + i * v;
+        for (int64_t t = t0; t < t1; ++t) keep[static_cast<size_t>(t)] |= p[t] > thr ? 1 : 0;
+      }
+    }
+    tokens.clear();
+    for (int64_t t = 0; t < v; ++t) {
+      if (keep[static_cast<size_t>(t)]) tokens.push_back(static_cast<int32_t>(t));
+    }
+    const int64_t kept = static_cast<int64_t>(tokens.size());
+    const int64_t chunk = std::min<int64_t>(kSelfCondChunk, std::max<int64_t>(kept, 1));
+    const size_t rb = e.row_bytes;
+    s_->sc_p.resize(std::max(s_->sc_p.size(), static_cast<size_t>(c * chunk)));
+    s_->sc_rows.resize(std::max(s_->sc_rows.size(), static_cast<size_t>(chunk) * rb));
+    if (kept == 0) std::fill(soft, soft + c * d, 0.0f);
+    for (int64_t k0 = 0; k0 < kept; k0 += chunk) {
+      const int64_t kc = std::min(chunk, kept - k0);
+      const int32_t* tk = tokens.data() + k0;
+      float* pk = s_->sc_p.data();
+      uint8_t* rows = s_->sc_rows.data();
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < c; ++i) {
+        const float* p = sc_probs + i * v;
+        for (int64_t j = 0; j < kc; ++j) {
+          const float pj = p[tk[j]];
+          pk[i * kc + j] = pj > thr ? pj : 0.0f;
+        }
+      }
+#pragma omp parallel for schedule(static)
+      for (int64_t j = 0; j < kc; ++j) std::memcpy(rows + j * rb, e.Row(tk[j]), rb);
+      float* dst = k0 == 0 ? soft : s_->dense.data();
+      gemm::LinearT(gemm_, pk, c, kc, gemm::WeightView{e.type, rows, kc, d}, dst, d);
+      if (k0 > 0) {
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < c; ++i) {
+          kernels::AddScaled(soft + i * d, dst + i * d, 1.0f, static_cast<size_t>(d));
         }
       }
     }
