@@ -15,12 +15,13 @@ namespace {
 
 std::atomic<bool> g_enabled{true};
 
-bool Detect() {
+// CPUID.(7,0):EDX bits of AMX-BF16 (22), AMX-TILE (24), AMX-INT8 (25).
+bool Detect(int feature_bit) {
 #if defined(__x86_64__) && defined(__linux__)
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) == 0) return false;
-  const bool tile = (edx >> 24) & 1u, int8 = (edx >> 25) & 1u;
-  if (!tile || !int8) return false;
+  const bool tile = (edx >> 24) & 1u, feature = (edx >> feature_bit) & 1u;
+  if (!tile || !feature) return false;
   if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0 || ((ecx >> 27) & 1u) == 0) return false;  // OSXSAVE
   unsigned lo = 0, hi = 0;
   __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
@@ -30,6 +31,7 @@ bool Detect() {
   constexpr long kXfeatureXtiledata = 18;
   return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
 #else
+  (void)feature_bit;
   return false;
 #endif
 }
@@ -37,8 +39,19 @@ bool Detect() {
 }  // namespace
 
 bool Usable() {
-  static const bool usable = Detect();
+  static const bool usable = Detect(25);
   return usable;
+}
+
+bool UsableBf16() {
+  static const bool usable = Detect(22);
+  return usable;
+}
+
+void ReleaseTiles() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (Usable() || UsableBf16()) __asm__ volatile("tilerelease" ::);
+#endif
 }
 
 bool Enabled() { return g_enabled.load(std::memory_order_relaxed); }

@@ -9,8 +9,14 @@ namespace dllm {
 namespace gemm {
 namespace amx {
 
-// Whether this process can execute AMX-INT8 instructions (checked and requested once).
+// Whether this process can execute AMX-INT8 (Usable) or AMX-BF16 (UsableBf16) instructions
+// (checked, and the tile permission requested, once).
 bool Usable();
+bool UsableBf16();
+
+// Returns this thread's tiles to the init state (tilerelease); after use, so that the kernel
+// need not save tile data when it switches threads.
+void ReleaseTiles();
 
 // Process-wide switch (tests and benchmarks compare both kernels): the int8 path uses AMX only
 // while Enabled() and Usable(). Default: enabled. Never flip it while matmuls run.

@@ -65,6 +65,10 @@ void Linear(Context& ctx, const float* x, int64_t m, int64_t ldx, const WeightVi
   switch (w.type) {
     case GgmlType::kF32:
     case GgmlType::kBF16:
+      if (w.type == GgmlType::kBF16 && LinearBf16AmxApplies(ctx.impl(), m, w)) {
+        LinearBf16Amx(ctx.impl(), x, m, ldx, w, y, ldy, accumulate);
+        return;
+      }
       LinearOnednn(ctx.impl(), x, m, ldx, w, y, ldy, accumulate);
       return;
     default:

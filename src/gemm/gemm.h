@@ -85,6 +85,10 @@ struct Options {
   // On CPUs with AMX-INT8 (gemm/amx.h) the int8 path's AVX3_DL kernels compute the group dot
   // products with tile matmuls (the same results, bit for bit); false keeps the VNNI kernels.
   bool int8_amx = true;
+  // Linear with BF16 weights and at most 32 activation rows (the routed experts) runs on AMX-BF16
+  // tiles straight from the weights where the CPU has them (the same products, summed in another
+  // order than oneDNN's); false always uses oneDNN.
+  bool bf16_amx_small_m = true;
 };
 
 // Per-session matmul state: the oneDNN engine and stream, a cache of primitives keyed by

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "gemm/amx.h"
 #include "gemm/gemm.h"
 #include "util/error.h"
 #include "util/rng.h"
@@ -316,6 +317,44 @@ TEST_CASE("BF16 path rounds activations to nearest even") {
   int bad = 0;
   for (size_t i = 0; i < x.size(); ++i) bad += static_cast<double>(y[i]) != RoundToBf16(x[i]);
   CHECK(bad == 0);
+}
+
+TEST_CASE("BF16 weights with few rows (AMX-BF16 tiles where available, and oneDNN)") {
+  // m <= 32 with K a multiple of 32 takes the AMX-BF16 kernel on CPUs that have it: one and two
+  // 16-row activation halves, weight-row counts leaving partial 32-row blocks, model-sized K.
+  dllm::Rng rng(31);
+  std::printf("gemm_test: AMX-BF16 %s\n", dllm::gemm::amx::UsableBf16() ? "available: tested"
+                                                                        : "not available");
+  for (bool amx : {true, false}) {
+    Options o;
+    o.bf16_amx_small_m = amx;
+    Context ctx(o);
+    for (int64_t m : {1, 7, 16, 17, 32}) {
+      for (const Shape& s : {Shape{m, 32, 1}, Shape{m, 96, 31}, Shape{m, 64, 33},
+                             Shape{m, 2816, 70}}) {
+        for (int64_t pad : {0, 3}) {
+          for (bool acc : {false, true}) TestLinear(ctx, rng, GgmlType::kBF16, s, pad, acc);
+        }
+      }
+    }
+    // Rounding of the activations: an identity weight returns them rounded to nearest even.
+    const int64_t rows = 20, k = 64;
+    std::vector<float> x(rows * k);
+    for (size_t i = 0; i < x.size(); ++i) {
+      uint32_t u = static_cast<uint32_t>(rng.Next() >> 32);
+      u = (u & 0x807fffffu) | ((100u + (u >> 23) % 56) << 23);
+      if (i % 4 == 0) u = (u & 0xffff0000u) | 0x8000u;  // an exact tie
+      std::memcpy(&x[i], &u, 4);
+    }
+    std::vector<uint16_t> identity(k * k, 0);
+    for (int64_t j = 0; j < k; ++j) identity[j * k + j] = 0x3f80;
+    std::vector<float> y(rows * k);
+    dllm::gemm::Linear(ctx, x.data(), rows, k, WeightView{GgmlType::kBF16, identity.data(), k, k},
+                       y.data(), k);
+    int bad = 0;
+    for (size_t i = 0; i < x.size(); ++i) bad += static_cast<double>(y[i]) != RoundToBf16(x[i]);
+    CHECK(bad == 0);
+  }
 }
 
 TEST_CASE("Linear with the fixed-M primitives switched off") {
