@@ -573,9 +573,11 @@ TEST_CASE("Primitives and scratch are reused after warm-up") {
     const TestWeight w = MakeWeight(rng, type, 48, 64);
     const std::vector<float> x = Random(rng, 100 * 64);
     std::vector<float> y(100 * 48);
-    // Warm-up covers every shape class: full blocks + remainder, accumulate on and off.
+    // Warm-up covers every shape class: full blocks + remainder, accumulate on and off, and
+    // few rows (BF16: the AMX-BF16 kernel where available, with its own scratch).
     dllm::gemm::Linear(ctx, x.data(), 40, 64, w.View(), y.data(), 48, false);
     dllm::gemm::Linear(ctx, x.data(), 40, 64, w.View(), y.data(), 48, true);
+    dllm::gemm::Linear(ctx, x.data(), 7, 64, w.View(), y.data(), 48, false);
     dllm::gemm::LinearT(ctx, x.data(), 40, 48, w.View(), y.data(), 64);
     const int64_t prims = ctx.primitives_created(), growths = ctx.scratch_growths();
     CHECK(prims > 0);
