@@ -104,9 +104,10 @@ void Forward::SelfCondition(const float* sc_probs, int64_t c, float* x) {
   float* soft = s_->a.data();
   if (sc_threshold_ > 0) {
     // Truncated: only probabilities above the threshold count. The kept vocabulary (tokens above
-    // it in any canvas row) is multiplied chunk by chunk exactly as the dense product would be:
-    // its embedding rows gathered (still in their file type) against the matching probability
-    // columns, below-threshold entries set to 0. The cost follows the number of kept tokens.
+    // it in any canvas row) is multiplied range by range as the dense product would be, with the
+    // probabilities at or below the threshold set to 0; ranges with few kept tokens gather their
+    // embedding rows (still in their file type) first. The cost follows the number of kept
+    // tokens and never exceeds the exact product's by more than the scan and the copies.
     const WeightTensor& e = g.token_embd;
     const int64_t v = hp.n_vocab;
     const float thr = sc_threshold_;
@@ -122,21 +123,30 @@ void Forward::SelfCondition(const float* sc_probs, int64_t c, float* x) {
         for (int64_t t = t0; t < t1; ++t) keep[static_cast<size_t>(t)] |= p[t] > thr ? 1 : 0;
       }
     }
-    tokens.clear();
-    for (int64_t t = 0; t < v; ++t) {
-      if (keep[static_cast<size_t>(t)]) tokens.push_back(static_cast<int32_t>(t));
-    }
-    const int64_t kept = static_cast<int64_t>(tokens.size());
-    const int64_t chunk = std::min<int64_t>(kSelfCondChunk, std::max<int64_t>(kept, 1));
+    // Vocabulary ranges of kSelfCondChunk tokens: a range with at least half of its tokens kept
+    // is multiplied in place (its embedding rows as stored, the probabilities at or below the
+    // threshold set to 0); a sparser one gathers its kept rows first. Either way the range's
+    // product is that of the kept probabilities only.
     const size_t rb = e.row_bytes;
+    const int64_t chunk = kSelfCondChunk;
     s_->sc_p.resize(std::max(s_->sc_p.size(), static_cast<size_t>(c * chunk)));
     s_->sc_rows.resize(std::max(s_->sc_rows.size(), static_cast<size_t>(chunk) * rb));
-    if (kept == 0) std::fill(soft, soft + c * d, 0.0f);
-    for (int64_t k0 = 0; k0 < kept; k0 += chunk) {
-      const int64_t kc = std::min(chunk, kept - k0);
-      const int32_t* tk = tokens.data() + k0;
+    tokens.resize(static_cast<size_t>(chunk));
+    bool first = true;
+    for (int64_t t0 = 0; t0 < v; t0 += chunk) {
+      const int64_t t1 = std::min(v, t0 + chunk);
+      int64_t kc = 0;
+      for (int64_t t = t0; t < t1; ++t) {
+        if (keep[static_cast<size_t>(t)]) tokens[static_cast<size_t>(kc++)] = static_cast<int32_t>(t);
+      }
+      if (kc == 0) continue;
+      const bool dense_range = 2 * kc >= t1 - t0;
+      if (dense_range) {
+        kc = t1 - t0;
+        for (int64_t j = 0; j < kc; ++j) tokens[static_cast<size_t>(j)] = static_cast<int32_t>(t0 + j);
+      }
+      const int32_t* tk = tokens.data();
       float* pk = s_->sc_p.data();
-      uint8_t* rows = s_->sc_rows.data();
 #pragma omp parallel for schedule(static)
       for (int64_t i = 0; i < c; ++i) {
         const float* p = sc_probs + i * v;
@@ -145,17 +155,24 @@ void Forward::SelfCondition(const float* sc_probs, int64_t c, float* x) {
           pk[i * kc + j] = pj > thr ? pj : 0.0f;
         }
       }
+      const uint8_t* rows = e.Row(t0);
+      if (!dense_range) {
+        uint8_t* gathered = s_->sc_rows.data();
 #pragma omp parallel for schedule(static)
-      for (int64_t j = 0; j < kc; ++j) std::memcpy(rows + j * rb, e.Row(tk[j]), rb);
-      float* dst = k0 == 0 ? soft : s_->dense.data();
+        for (int64_t j = 0; j < kc; ++j) std::memcpy(gathered + j * rb, e.Row(tk[j]), rb);
+        rows = gathered;
+      }
+      float* dst = first ? soft : s_->dense.data();
       gemm::LinearT(gemm_, pk, c, kc, gemm::WeightView{e.type, rows, kc, d}, dst, d);
-      if (k0 > 0) {
+      if (!first) {
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < c; ++i) {
           kernels::AddScaled(soft + i * d, dst + i * d, 1.0f, static_cast<size_t>(d));
         }
       }
+      first = false;
     }
+    if (first) std::fill(soft, soft + c * d, 0.0f);  // nothing kept
   } else {
     gemm::LinearT(gemm_, sc_probs, c, hp.n_vocab, View(g.token_embd), soft, d);
   }

@@ -40,8 +40,8 @@ inline gemm::WeightView RowsView(const WeightTensor& w, int64_t first, int64_t c
   return gemm::WeightView{w.type, w.Row(first), count, w.row_len()};
 }
 
-// Kept tokens per matmul of truncated self-conditioning (bounds its gathered scratch).
-constexpr int64_t kSelfCondChunk = 4096;
+// Vocabulary range per matmul of truncated self-conditioning (bounds its gathered scratch).
+constexpr int64_t kSelfCondChunk = 8192;
 
 // Buffers of one Forward, sized once for the largest pass so the step loop never allocates.
 struct Forward::Scratch {
@@ -64,8 +64,9 @@ struct Forward::Scratch {
   // to the largest call, then stay.
   std::vector<uint16_t> q16, k16, v16;
   std::vector<std::vector<uint16_t>> thread_probs16;
-  // Truncated self-conditioning: the kept-token mask [V] and list, one chunk's probability
-  // columns [R, chunk] and embedding rows (file bytes). Grow on first use, then stay.
+  // Truncated self-conditioning: the kept-token mask [V], one vocabulary range's kept tokens,
+  // probability columns [R, chunk] and gathered embedding rows (file bytes). Grow on first use,
+  // then stay.
   std::vector<uint8_t> sc_keep;
   std::vector<int32_t> sc_tokens;
   std::vector<float> sc_p;

@@ -99,9 +99,14 @@ TEST_CASE("truncated self-conditioning equals the dense path on pre-truncated pr
   // probabilities with every p <= τ set to zero. Compared on what enters layer 0
   // (RMSNormNoScale(E·√D + SC(soft))), where the two paths differ only in summation order. The
   // other matrices stay F32 so no activation rounding (bf16/int8 matmuls) can amplify that.
+  // τ = 0.04 keeps a few tokens per row and under half of the vocabulary overall (the kept
+  // embedding rows are gathered); τ = 0.02 and 1e-12 keep more than half of it (the range is
+  // multiplied in place with the dropped entries zeroed).
+  for (const float tau : {0.04f, 0.02f, 1e-12f})
   for (auto emb : {dllm::GgmlType::kF32, dllm::GgmlType::kBF16, dllm::GgmlType::kQ8_0,
                    dllm::GgmlType::kQ4_0}) {
     CAPTURE(static_cast<int>(emb));
+    CAPTURE(tau);
     SyntheticConfig cfg = SyntheticConfig::Tiny();
     cfg.weight_type = dllm::GgmlType::kF32;
     cfg.embedding_type = emb;
@@ -130,7 +135,6 @@ TEST_CASE("truncated self-conditioning equals the dense path on pre-truncated pr
         std::memcpy(&p, &u, 4);
       }
     }
-    const float tau = 0.02f;
     std::vector<float> cut = probs;
     size_t kept = 0;
     for (float& p : cut) {
@@ -162,7 +166,8 @@ TEST_CASE("truncated self-conditioning equals the dense path on pre-truncated pr
     const bool exact = emb == dllm::GgmlType::kF32 || emb == dllm::GgmlType::kBF16;
     const double tol = exact ? 1e-5 : 0x1p-8;
     CHECK(max_diff <= tol);
-    CHECK(max_trunc_effect > 10 * tol);  // truncation is really visible at this tolerance
+    if (tau > 0.01f) CHECK(max_trunc_effect > 10 * tol);  // truncation is visible at this tolerance
+    MESSAGE("kept " << kept << " of " << cut.size() << " probabilities");
   }
   Session s(TinyModel(), {0, 1});
   CHECK_THROWS_AS(s.forward().set_self_cond_threshold(-1e-3f), dllm::Error);
