@@ -331,6 +331,20 @@ int main(int argc, char** argv) {
         std::printf("%10s %8s\n", "-", "-");
       }
     }
+    // Roofline: no component can beat the slower of its arithmetic at the peak and the read of
+    // its weights at the measured bandwidth; their sum bounds the layers' fraction of the peak.
+    double floor_s = 0, flops = 0;
+    for (const Component& c : total) {
+      floor_s += std::max(c.flops / (type_peak * 1e9), c.weight_bytes / bw);
+      flops += c.flops;
+    }
+    const double reachable = flops / floor_s / (type_peak * 1e9);
+    const double measured = flops / (sum / obs) / (type_peak * 1e9);
+    std::printf("roofline of the layers: >= %.1f ms per step (every component at the slower of "
+                "peak arithmetic and reading its weights at %.1f GB/s): at most %.0f%% of the %s "
+                "peak is reachable on this machine; measured %.0f%%, %.0f%% of that bound\n",
+                floor_s * 1e3, bw * 1e-9, 100 * reachable, peak_name, 100 * measured,
+                100 * measured / reachable);
   }
   std::printf("sampling share of the step: %.1f%%; self-conditioning / output head time: %.2f\n",
               100.0 * t_sample / t_step, t_sc / t_head);
