@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gemm/amx.h"
+#include "gemm/amx_tiles.h"
 #include "gemm/backends.h"
 #include "gemm/convert.h"
 
@@ -29,31 +30,13 @@ namespace gemm {
 #if defined(DLLM_AMX_BF16)
 namespace {
 
-#define DLLM_TILE_LOAD(t, base, stride)                                                 \
-  __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #t ::"r"(static_cast<const void*>(base)), \
-                   "r"(static_cast<long>(stride))                                        \
-                   : "memory")
-#define DLLM_TILE_STORE(t, base, stride)                                                 \
-  __asm__ volatile("tilestored %%tmm" #t ", (%0,%1,1)" ::"r"(static_cast<void*>(base)), \
-                   "r"(static_cast<long>(stride))                                        \
-                   : "memory")
-#define DLLM_TILE_ZERO(t) __asm__ volatile("tilezero %%tmm" #t ::)
-#define DLLM_TILE_DPBF16PS(c, a, b) \
-  __asm__ volatile("tdpbf16ps %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::)
+using amx::TileConfig;
 
 // Tiles: 0..3 C (C[a][b]: weight half a × activation half b), 4/5 A (weight halves), 6/7 B.
 void Configure() {
-  struct alignas(64) Config {
-    uint8_t palette = 1, start_row = 0;
-    uint8_t reserved[14] = {};
-    uint16_t colsb[16] = {};
-    uint8_t rows[16] = {};
-  } cfg;
-  for (int t = 0; t < 8; ++t) {
-    cfg.rows[t] = 16;
-    cfg.colsb[t] = 64;
-  }
-  __asm__ volatile("ldtilecfg %0" ::"m"(cfg));
+  TileConfig cfg;
+  for (int t = 0; t < 8; ++t) cfg.Set(t, 16, 64);
+  cfg.Load();
 }
 
 // One block of 32 weight rows (row r at w + r·ldw, bf16) against the packed activations
@@ -90,11 +73,6 @@ void Block(const uint16_t* w, int64_t ldw, const uint16_t* bp, int64_t k, bool t
   DLLM_TILE_STORE(2, c_out + 512, 64);
   DLLM_TILE_STORE(3, c_out + 768, 64);
 }
-
-#undef DLLM_TILE_LOAD
-#undef DLLM_TILE_STORE
-#undef DLLM_TILE_ZERO
-#undef DLLM_TILE_DPBF16PS
 
 }  // namespace
 #endif

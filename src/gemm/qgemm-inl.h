@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "gemm/amx.h"
+#include "gemm/amx_tiles.h"
 #include "gemm/context.h"
 #include "gemm/qdecode.h"
 #include "hwy/cache_control.h"
@@ -584,40 +585,14 @@ DLLM_QGEMM_ATTR void Kernel(const uint8_t* const* a, const float* const* dg,
 
 constexpr int kAmxRows = 16;
 
-// Tile registers: 0/6 A, 1/7 B, 2/3 C (two groups in flight). Stores clobber memory; loads are
-// marked as reading it so that the compiler keeps the preceding stores of the data.
-#define DLLM_TILE_LOAD(t, base, stride)                                                 \
-  __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #t ::"r"(static_cast<const void*>(base)), \
-                   "r"(static_cast<long>(stride))                                        \
-                   : "memory")
-#define DLLM_TILE_STORE(t, base, stride)                                                 \
-  __asm__ volatile("tilestored %%tmm" #t ", (%0,%1,1)" ::"r"(static_cast<void*>(base)), \
-                   "r"(static_cast<long>(stride))                                        \
-                   : "memory")
-#define DLLM_TILE_ZERO(t) __asm__ volatile("tilezero %%tmm" #t ::)
-#define DLLM_TILE_DPBSSD(c, a, b) __asm__ volatile("tdpbssd %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::)
-
-// Configures this thread's tiles for groups of G values (ldtilecfg; per thread).
+// Tile registers (gemm/amx_tiles.h): 0/6 A, 1/7 B, 2/3 C (two groups in flight).
+// Configures this thread's tiles for groups of G values (per thread).
 inline void AmxConfigure(int group) {
-  struct alignas(64) Config {
-    uint8_t palette = 1, start_row = 0;
-    uint8_t reserved[14] = {};
-    uint16_t colsb[16] = {};
-    uint8_t rows[16] = {};
-  } cfg;
-  for (int t : {0, 6}) {  // A
-    cfg.rows[t] = kAmxRows;
-    cfg.colsb[t] = static_cast<uint16_t>(group);
-  }
-  for (int t : {1, 7}) {  // B
-    cfg.rows[t] = static_cast<uint8_t>(group / 4);
-    cfg.colsb[t] = 64;
-  }
-  for (int t : {2, 3}) {  // C
-    cfg.rows[t] = kAmxRows;
-    cfg.colsb[t] = 64;
-  }
-  __asm__ volatile("ldtilecfg %0" ::"m"(cfg));
+  amx::TileConfig cfg;
+  for (int t : {0, 6}) cfg.Set(t, kAmxRows, group);   // A
+  for (int t : {1, 7}) cfg.Set(t, group / 4, 64);     // B
+  for (int t : {2, 3}) cfg.Set(t, kAmxRows, 64);      // C
+  cfg.Load();
 }
 
 inline void AmxRelease() { __asm__ volatile("tilerelease" ::); }
@@ -691,11 +666,6 @@ DLLM_QGEMM_ATTR void AmxKernel(const uint8_t* a, int64_t lda, const float* dt, c
     for (int r = 0; r < kAmxRows; ++r) _mm512_storeu_ps(out + r * kCols + 16 * half, acc[r]);
   }
 }
-
-#undef DLLM_TILE_LOAD
-#undef DLLM_TILE_STORE
-#undef DLLM_TILE_ZERO
-#undef DLLM_TILE_DPBSSD
 
 using AmxKernelFn = void (*)(const uint8_t* a, int64_t lda, const float* dt, const float* et,
                              const uint8_t* w, int64_t ng, float* out, bool load);
