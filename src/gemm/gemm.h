@@ -75,6 +75,9 @@ struct Options {
   // LinearT with F16/quantized weights: bf16 matmuls on the dequantized tiles (true; AMX-speed)
   // or f32 matmuls (false; exact products of the dequantized values).
   bool linear_t_bf16_tiles = true;
+  // Weight rows per bf16 tile of LinearT over block types (decoded straight to bf16, so a tile
+  // of 3 × linear_t_tile_rows rows takes the scratch of one f32 + bf16 tile).
+  int64_t linear_t_bf16_tile_rows = 3072;
   // Reduction-dimension chunk of LinearT with BF16 weights (bounds its bf16 activation scratch).
   int64_t linear_t_bf16_chunk = 16384;
   // Linear with block-quantized weights: the int8 path (true) or f32 dequantized tiles (false,

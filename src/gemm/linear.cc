@@ -173,14 +173,19 @@ void LinearDequant(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx,
 void LinearTDequant(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx,
                     const WeightView& w, size_t row_bytes, float* y, int64_t ldy) {
   // Tiles along the reduction dimension (weight rows); the first overwrites y, later ones add.
-  const int64_t tile_rows = std::min(ctx.options.linear_t_tile_rows, w.n);
+  // Block types in bf16 mode decode straight to bf16 (no f32 tile), in tiles of
+  // linear_t_bf16_tile_rows rows: longer reductions per matmul call, the same scratch size.
   const bool bf16 = ctx.options.linear_t_bf16_tiles;
+  const bool direct16 = bf16 && q8::Supported(w.type);
+  const int64_t tile_rows =
+      std::min(direct16 ? ctx.options.linear_t_bf16_tile_rows : ctx.options.linear_t_tile_rows, w.n);
   const size_t tile_floats = static_cast<size_t>(tile_rows * w.k);
-  // One scratch: the f32 tile, then (bf16 mode) its bf16 copy.
+  // One scratch: the f32 tile (unless direct16), then (bf16 mode) the bf16 tile.
+  const size_t f32_floats = direct16 ? 0 : tile_floats;
   auto* tile = static_cast<float*>(ctx.tile_scratch.Get(
-      tile_floats * sizeof(float) + (bf16 ? tile_floats * sizeof(uint16_t) : 0),
+      f32_floats * sizeof(float) + (bf16 ? tile_floats * sizeof(uint16_t) : 0),
       &ctx.scratch_growths));
-  uint16_t* tile16 = bf16 ? reinterpret_cast<uint16_t*>(tile + tile_floats) : nullptr;
+  uint16_t* tile16 = bf16 ? reinterpret_cast<uint16_t*>(tile + f32_floats) : nullptr;
   uint16_t* act = bf16 ? static_cast<uint16_t*>(ctx.act_scratch.Get(
                              static_cast<size_t>(m * tile_rows) * sizeof(uint16_t),
                              &ctx.scratch_growths))
@@ -190,7 +195,7 @@ void LinearTDequant(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx,
     const int64_t rows = std::min(tile_rows, w.n - n0);
     const uint8_t* tile_bytes = wbytes + static_cast<size_t>(n0) * row_bytes;
     if (bf16) {
-      if (q8::Supported(w.type)) {  // block types: straight to bf16, decoded in registers
+      if (direct16) {  // block types: straight to bf16, decoded in registers
         q8::DequantizeRowsBf16(w.type, tile_bytes, row_bytes, rows, w.k, tile16);
       } else {
         DequantizeRows(w.type, tile_bytes, row_bytes, rows, w.k, tile);

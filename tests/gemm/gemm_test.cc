@@ -246,6 +246,7 @@ Options SmallTiles() {
   o.row_block = 16;
   o.linear_tile_rows = 24;
   o.linear_t_tile_rows = 40;
+  o.linear_t_bf16_tile_rows = 40;
   o.linear_t_bf16_chunk = 48;
   return o;
 }
