@@ -48,12 +48,6 @@ bool UsableBf16() {
   return usable;
 }
 
-void ReleaseTiles() {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  if (Usable() || UsableBf16()) __asm__ volatile("tilerelease" ::);
-#endif
-}
-
 bool Enabled() { return g_enabled.load(std::memory_order_relaxed); }
 void SetEnabled(bool enabled) { g_enabled.store(enabled, std::memory_order_relaxed); }
 

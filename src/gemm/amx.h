@@ -1,4 +1,5 @@
-// Intel AMX (Advanced Matrix Extensions) availability for the int8 path of the quantized Linear.
+// Intel AMX (Advanced Matrix Extensions) availability for the int8 path of the quantized Linear
+// and the BF16 few-rows Linear (amx_bf16.cc).
 // AMX is not a Highway target: the int8 path's AVX3_DL copy carries an AMX-INT8 kernel (tile
 // matmuls of 16 activation rows × 16 weight columns per block group) that it uses when the CPU
 // has AMX-TILE and AMX-INT8, the OS saves tile state (XCR0) and Linux grants the process the
@@ -14,12 +15,9 @@ namespace amx {
 bool Usable();
 bool UsableBf16();
 
-// Returns this thread's tiles to the init state (tilerelease); after use, so that the kernel
-// need not save tile data when it switches threads.
-void ReleaseTiles();
-
-// Process-wide switch (tests and benchmarks compare both kernels): the int8 path uses AMX only
-// while Enabled() and Usable(). Default: enabled. Never flip it while matmuls run.
+// Process-wide switch (tests and benchmarks compare the kernels): the int8 path and the BF16
+// few-rows Linear use AMX only while Enabled() (and Usable() / UsableBf16()). Default: enabled.
+// Never flip it while matmuls run.
 bool Enabled();
 void SetEnabled(bool enabled);
 

@@ -40,6 +40,10 @@ struct alignas(64) TileConfig {
   void Load() const { __asm__ volatile("ldtilecfg %0" ::"m"(*this)); }
 };
 
+// Returns this thread's tiles to the init state (tilerelease) after a kernel used them, so the
+// kernel need not save tile data when it switches threads.
+inline void ReleaseTiles() { __asm__ volatile("tilerelease" ::); }
+
 }  // namespace amx
 }  // namespace gemm
 }  // namespace dllm

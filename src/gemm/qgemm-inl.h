@@ -67,6 +67,8 @@ constexpr int kCols = 32;  // two zmm of int32 / f32 lanes
 constexpr int kCols = 8;   // one ymm (AVX2); the portable kernel uses the same width
 #endif
 constexpr int kRows = 4;
+// Rows of an AMX block (a tile's 16 rows; AVX3_DL copy with AMX only).
+constexpr int kAmxRows = 16;
 // VNNI multiplies u8 × s8: activations are stored as q + 128.
 constexpr bool kShift = HWY_TARGET == HWY_AVX3_DL;
 
@@ -583,8 +585,6 @@ DLLM_QGEMM_ATTR void Kernel(const uint8_t* const* a, const float* const* dg,
 // int32 p, which is stored and scaled into f32 accumulators held in registers as above. Only
 // whole 16-row blocks run here; the driver gives the rest of the rows to the VNNI kernel.
 
-constexpr int kAmxRows = 16;
-
 // Tile registers (gemm/amx_tiles.h): 0/6 A, 1/7 B, 2/3 C (two groups in flight).
 // Configures this thread's tiles for groups of G values (per thread).
 inline void AmxConfigure(int group) {
@@ -594,8 +594,6 @@ inline void AmxConfigure(int group) {
   for (int t : {2, 3}) cfg.Set(t, kAmxRows, 64);      // C
   cfg.Load();
 }
-
-inline void AmxRelease() { __asm__ volatile("tilerelease" ::); }
 
 // 16 activation rows (row r's quantized values at a + r·lda; the group factors transposed, d_g
 // of row r at dt[16·g + r], e_g at et[16·g + r]) times the ng groups of a column block at w;
@@ -851,7 +849,7 @@ inline int64_t FusedThreadBytes(int64_t m, int64_t k, int group, bool off) {
 // groups (by about 20 % at m = 16 and 30 % at m ≥ 32) but not with 16-value groups.
 inline bool UseAmx(const Context::Impl& ctx, int group, int64_t m) {
 #if HWY_TARGET == HWY_AVX3_DL
-  return group == 32 && m >= 16 && ctx.options.int8_amx && amx::Enabled() && amx::Usable();
+  return group == 32 && m >= kAmxRows && ctx.options.int8_amx && amx::Enabled() && amx::Usable();
 #else
   (void)ctx, (void)group, (void)m;
   return false;
@@ -863,16 +861,16 @@ inline bool UseAmx(const Context::Impl& ctx, int group, int64_t m) {
 struct RowBlocks {
   int64_t m, amx_blocks;
   int64_t Count() const {
-    return amx_blocks + (m - 16 * amx_blocks + kRows - 1) / kRows;
+    return amx_blocks + (m - kAmxRows * amx_blocks + kRows - 1) / kRows;
   }
   // First row and row count of block b.
   void Get(int64_t b, int64_t* r0, int* rows) const {
     if (b < amx_blocks) {
-      *r0 = 16 * b;
-      *rows = 16;
+      *r0 = kAmxRows * b;
+      *rows = kAmxRows;
       return;
     }
-    *r0 = 16 * amx_blocks + (b - amx_blocks) * kRows;
+    *r0 = kAmxRows * amx_blocks + (b - amx_blocks) * kRows;
     *rows = static_cast<int>(std::min<int64_t>(kRows, m - *r0));
   }
 };
@@ -895,8 +893,8 @@ struct RowBlockRunner {
            bool load) const {
     const int64_t g0 = k0 / group;
 #if HWY_TARGET == HWY_AVX3_DL
-    if (rows == 16 && amx != nullptr) {  // 16-row blocks exist only with AMX
-      const int64_t t0 = (r0 / 16 * ng + g0) * 16;
+    if (rows == kAmxRows && amx != nullptr) {  // such blocks exist only with AMX
+      const int64_t t0 = (r0 / kAmxRows * ng + g0) * kAmxRows;
       amx(aq + r0 * k + k0, k, dt + t0, et + t0, wblock, ngc, out, load);
       return;
     }
@@ -913,6 +911,20 @@ struct RowBlockRunner {
   }
 };
 
+// y rows (+)= out rows: `rows` rows of `width` values, out's row stride kCols.
+inline void StoreRows(const float* out, int64_t rows, int64_t width, float* y, int64_t ldy,
+                      bool accumulate) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* yr = y + r * ldy;
+    const float* o = out + r * kCols;
+    if (accumulate) {
+      for (int64_t c = 0; c < width; ++c) yr[c] += o[c];
+    } else {
+      std::memcpy(yr, o, static_cast<size_t>(width) * sizeof(float));
+    }
+  }
+}
+
 void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const WeightView& w,
                 size_t row_bytes, float* y, int64_t ldy, bool accumulate) {
   const int group = GroupSize(w.type);
@@ -925,8 +937,8 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
                              kCols);
   const int threads = std::max(1, omp_get_max_threads());
   const bool amx = UseAmx(ctx, group, m);
-  const RowBlocks blocks_of_rows{m, amx ? m / 16 : 0};
-  const int64_t amx_rows = 16 * blocks_of_rows.amx_blocks;  // rows quantized without the shift
+  const RowBlocks blocks_of_rows{m, amx ? m / kAmxRows : 0};
+  const int64_t amx_rows = kAmxRows * blocks_of_rows.amx_blocks;  // rows quantized without the shift
 
   // Scratch: quantized activations (AMX: plus the 16-row blocks' factors transposed); the weight
   // tile plus one decode row per thread.
@@ -973,8 +985,8 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
 #pragma omp for schedule(static)
       for (int64_t b = 0; b < blocks_of_rows.amx_blocks; ++b) {
         for (int64_t g = 0; g < ng; ++g) {
-          for (int r = 0; r < 16; ++r) {
-            const int64_t src = (16 * b + r) * ng + g, dst = (b * ng + g) * 16 + r;
+          for (int r = 0; r < kAmxRows; ++r) {
+            const int64_t src = (kAmxRows * b + r) * ng + g, dst = (b * ng + g) * kAmxRows + r;
             dt[dst] = dg[src];
             if (off) et[dst] = eg[src];
           }
@@ -1013,18 +1025,10 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
             run.Run(r0, rows, k0, chunk, kc / group, acc + r0 * kCols, k0 > 0);
           }
         }
-        for (int64_t i = 0; i < m; ++i) {
-          float* yr = y + i * ldy + c0;
-          const float* o = acc + i * kCols;
-          if (accumulate) {
-            for (int c = 0; c < cols; ++c) yr[c] += o[c];
-          } else {
-            std::memcpy(yr, o, static_cast<size_t>(cols) * sizeof(float));
-          }
-        }
+        StoreRows(acc, m, cols, y + c0, ldy, accumulate);
       }
 #if HWY_TARGET == HWY_AVX3_DL
-      if (amx) AmxRelease();
+      if (amx) amx::ReleaseTiles();
 #endif
     }
     return;
@@ -1053,24 +1057,16 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
           int64_t r0;
           int rows;
           blocks_of_rows.Get(rb, &r0, &rows);
-          alignas(64) float out[16 * kCols];
+          alignas(64) float out[kAmxRows * kCols];
           run.Run(r0, rows, 0, tile + cb * block_bytes, ng, out, false);
           const int64_t c0 = cb * kCols;
-          const int64_t width = std::min<int64_t>(kCols, cols - c0);
-          for (int r = 0; r < rows; ++r) {
-            float* yr = y + (r0 + r) * ldy + n0 + c0;
-            const float* o = out + r * kCols;
-            if (accumulate) {
-              for (int64_t c = 0; c < width; ++c) yr[c] += o[c];
-            } else {
-              std::memcpy(yr, o, static_cast<size_t>(width) * sizeof(float));
-            }
-          }
+          StoreRows(out, rows, std::min<int64_t>(kCols, cols - c0), y + r0 * ldy + n0 + c0, ldy,
+                    accumulate);
         }
       }
     }
 #if HWY_TARGET == HWY_AVX3_DL
-    if (amx) AmxRelease();
+    if (amx) amx::ReleaseTiles();
 #endif
   }
 }
@@ -1093,8 +1089,15 @@ void DequantizeRowsBf16Impl(GgmlType type, const uint8_t* data, size_t row_bytes
   const int64_t ng = k / group;
 #pragma omp parallel if (rows * k >= (int64_t{1} << 16))
   {
-    std::vector<int8_t> q(static_cast<size_t>(k));
-    std::vector<float> sc(static_cast<size_t>(ng)), oc(static_cast<size_t>(ng), 0.0f);
+    // Per-thread decode buffers, grown to the longest row seen and then reused (LinearT calls
+    // this once per tile, every self-conditioning step).
+    thread_local std::vector<int8_t> q;
+    thread_local std::vector<float> sc, oc;
+    if (q.size() < static_cast<size_t>(k)) q.resize(static_cast<size_t>(k));
+    if (sc.size() < static_cast<size_t>(ng)) {
+      sc.resize(static_cast<size_t>(ng));
+      oc.resize(static_cast<size_t>(ng));
+    }
     const auto lsb_mask = hn::Set(du, 1u), bias = hn::Set(du, 0x7fffu);
     const auto abs_mask = hn::Set(du, 0x7fffffffu), inf = hn::Set(du, 0x7f800000u);
     const auto quiet = hn::Set(du, 0x40u);
