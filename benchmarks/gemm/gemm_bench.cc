@@ -32,6 +32,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "gemm/gemm.h"
+#include "gemm/qgemm.h"
 #include "peak.h"
 #include "quant/fp16.h"
 
@@ -151,6 +152,47 @@ __attribute__((target("amx-tile,amx-bf16"))) float AmxLoop(int64_t iters) {
   return out[0];
 }
 
+// AMX int8: the same four tiles with TDPBSSD over `kBytes` bytes of K per tile row: 64 is the
+// tile unit's full width; 32 is what a matmul confined to one 32-value quantization group (the
+// int8 path's AMX kernel, whose groups each carry their own scales) can use.
+template <int kBytes>
+__attribute__((target("amx-tile,amx-int8"))) float AmxInt8Loop(int64_t iters) {
+  TileConfig cfg;
+  for (int t = 0; t < 4; ++t) {  // C
+    cfg.colsb[t] = 64;
+    cfg.rows[t] = 16;
+  }
+  for (int t = 4; t < 6; ++t) {  // A
+    cfg.colsb[t] = kBytes;
+    cfg.rows[t] = 16;
+  }
+  for (int t = 6; t < 8; ++t) {  // B
+    cfg.colsb[t] = 64;
+    cfg.rows[t] = kBytes / 4;
+  }
+  alignas(64) static thread_local int8_t operand[16 * 64];
+  for (int8_t& v : operand) v = 1;
+  alignas(64) static thread_local int32_t out[16 * 16];
+  _tile_loadconfig(&cfg);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  _tile_loadd(4, operand, 64);
+  _tile_loadd(5, operand, 64);
+  _tile_loadd(6, operand, 64);
+  _tile_loadd(7, operand, 64);
+  for (int64_t i = 0; i < iters; ++i) {
+    _tile_dpbssd(0, 4, 6);
+    _tile_dpbssd(1, 4, 7);
+    _tile_dpbssd(2, 5, 6);
+    _tile_dpbssd(3, 5, 7);
+  }
+  _tile_stored(0, out, 64);
+  _tile_release();
+  return static_cast<float>(out[0]);
+}
+
 // GFLOP/s of `loop` run on every thread at once; flops_per_iter counts one thread's iteration.
 template <class Loop>
 double LoopGflops(int reps, Loop loop, double flops_per_iter, int64_t iters = 20'000'000) {
@@ -185,6 +227,7 @@ __attribute__((target("avx512f,avx512vnni"))) float DpbusdLoopAvx512(int64_t ite
 
 struct Peak {
   double f32_instr = 0, bf16_instr = 0, vnni_instr = 0, amx_instr = 0;  // instruction peak
+  double amx_int8_k64 = 0, amx_int8_k32 = 0;  // AMX int8 instruction loops (GOP/s)
   dllm::bench::Peaks best;  // oneDNN, best ISA (AMX here)
   dllm::bench::Peaks vnni;  // oneDNN limited to AVX512_CORE_VNNI (0 when unavailable)
 };
@@ -236,9 +279,50 @@ Peak MeasurePeak(const char* self, int threads, int reps) {
   if (__builtin_cpu_supports("amx-bf16") && RequestAmx()) {
     p.amx_instr = LoopGflops(reps, AmxLoop, 4.0 * 16 * 16 * 32 * 2, 2'000'000);
   }
+  if (__builtin_cpu_supports("amx-int8") && RequestAmx()) {
+    p.amx_int8_k64 = LoopGflops(reps, AmxInt8Loop<64>, 4.0 * 16 * 16 * 64 * 2, 2'000'000);
+    p.amx_int8_k32 = LoopGflops(reps, AmxInt8Loop<32>, 4.0 * 16 * 16 * 32 * 2, 2'000'000);
+  }
   p.vnni = VnniPeaksFromChild(self, threads, reps);
   p.best = dllm::bench::MeasurePeaks(threads, reps);
   return p;
+}
+
+// GOP/s of the int8 path's AMX kernel alone (q8::TimeAmxKernel) on every thread at once.
+double AmxKernelGops(int reps, bool offsets) {
+  constexpr int64_t kIters = 20000;
+  constexpr double kOpsPerCall = 2.0 * 256 * 32 * 256;
+  double best = 0;
+  for (int r = 0; r < reps; ++r) {
+    double slowest = 0;
+    int threads = 1;
+#pragma omp parallel reduction(max : slowest)
+    {
+      slowest = dllm::gemm::q8::TimeAmxKernel(offsets, kIters);
+#pragma omp single
+      threads = omp_get_num_threads();
+    }
+    if (slowest > 0) best = std::max(best, threads * kIters * kOpsPerCall / slowest * 1e-9);
+  }
+  return best;
+}
+
+// What bounds the int8 path on AMX: the tile unit's rate at K = 64 and at K = 32 (one
+// 32-value group per tile matmul), and the AMX kernel alone on cache-resident operands (each
+// group's 16×16 products stored and scaled with AVX-512), against the int8 peak.
+void PrintAmxInt8Ceiling(const Peak& p, int reps) {
+  auto pct = [&](double g) { return p.best.int8 > 0 ? 100.0 * g / p.best.int8 : 0.0; };
+  std::printf("  AMX int8 loops: K=64 %7.1f GOP/s, K=32 (one 32-value group per tile matmul) "
+              "%7.1f GOP/s = %.0f%% of the K=64 rate\n",
+              p.amx_int8_k64, p.amx_int8_k32, 100.0 * p.amx_int8_k32 / p.amx_int8_k64);
+  const double plain = AmxKernelGops(reps, false), offsets = AmxKernelGops(reps, true);
+  if (plain > 0) {
+    std::printf("  int8 path's AMX kernel alone (M=256 call, operands in cache, no unpacking / "
+                "quantizing / output rows):\n"
+                "    groups without offsets (Q8_0, Q4_0, Q5_0) %7.1f GOP/s = %4.1f%% of the int8 "
+                "peak;  with offsets (Q4_1, Q5_1, Q4_K, Q5_K) %7.1f = %4.1f%%\n",
+                plain, pct(plain), offsets, pct(offsets));
+  }
 }
 
 // ---- Linear at model shapes ------------------------------------------------------------------
@@ -444,6 +528,7 @@ int main(int argc, char** argv) {
   PrintPeaks("(AVX512_CORE_VNNI)", p.vnni);
   std::printf("  (f32/bf16 percentages are of the best-ISA oneDNN peak of the same type; int8 of "
               "both int8 peaks)\n");
+  if (p.amx_int8_k64 > 0) PrintAmxInt8Ceiling(p, reps);
 
   {
     std::printf("\nQuantized weights: Linear y = x·Wᵀ, int8 path (default) and f32 dequantized "

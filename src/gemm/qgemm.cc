@@ -24,6 +24,7 @@ namespace q8 {
 HWY_EXPORT(LinearImpl);
 HWY_EXPORT(CompiledTargetName);
 HWY_EXPORT(DequantizeRowsBf16Impl);
+HWY_EXPORT(TimeAmxKernelImpl);
 
 bool Supported(GgmlType type) { return GroupSize(type) != 0; }
 
@@ -48,6 +49,11 @@ const char* ActiveTargetName() {
   return name;
 }
 void SetTargetForTest(int64_t target) { hwy::SetSupportedTargetsForTest(target); }
+
+double TimeAmxKernel(bool offsets, int64_t iters) {
+  if (!amx::Usable()) return 0.0;
+  return HWY_DYNAMIC_DISPATCH(TimeAmxKernelImpl)(offsets, iters);
+}
 
 }  // namespace q8
 }  // namespace gemm

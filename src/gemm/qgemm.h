@@ -67,6 +67,15 @@ const char* TargetName(int64_t target);
 const char* ActiveTargetName();
 void SetTargetForTest(int64_t target);
 
+// ---- Benchmarks ---------------------------------------------------------------------------------
+// Seconds for `iters` calls, on the calling thread, of the AMX-INT8 kernel alone as the fused
+// path calls it at M = 256: 16 blocks of 16 activation rows times one 32-column block over one
+// 256-value chunk (8 groups of 32), with (offsets) or without the offset term, every operand
+// resident in cache and no unpacking, activation quantization or output rows: the ceiling of the
+// int8 path's AMX scheme (gemm_bench). 0 when the dispatched target has no AMX kernel.
+// Multiply-adds per call: 256 · 32 · 256.
+double TimeAmxKernel(bool offsets, int64_t iters);
+
 }  // namespace q8
 }  // namespace gemm
 }  // namespace dllm
