@@ -686,12 +686,12 @@ DLLM_QGEMM_ATTR void AmxKernel(const uint8_t* a, int64_t lda, const float* dt, c
   __m512 acc[kAmxRows];
   int64_t s = 0;
   // Issues the next step's tile matmul into tile tc (A into ta, B into tb).
-  // The next block's activation rows are prefetched while this block's first half runs
-  // (its rows are then read from L1 for the second half): one row per step.
+  // The next block's activation rows are prefetched while this block runs, one row per step
+  // (the second half reads this block's rows from L1 again).
 #define DLLM_AMX_ISSUE(ta, tb, tc)                                                         \
   do {                                                                                     \
-    if (issue.half == 0 && issue.g < kAmxRows) {                                           \
-      const uint8_t* next = a + ((issue.b + 1) * kAmxRows + issue.g) * lda;                \
+    if (const int64_t row = issue.half * ng + issue.g; row < kAmxRows) {                   \
+      const uint8_t* next = a + ((issue.b + 1) * kAmxRows + row) * lda;                    \
       for (int64_t c = 0; c < ng * G; c += 64) hwy::Prefetch(next + c);                    \
     }                                                                                      \
     DLLM_TILE_LOAD(ta, a + issue.b * kAmxRows * lda + issue.g * G, lda);                   \
