@@ -108,7 +108,8 @@ __attribute__((target("avx2,fma"))) float FmaLoopAvx2(int64_t iters) {
   return out[0] + out[7];
 }
 
-// AMX: four independent 16×16 f32 accumulator tiles, each TDPBF16PS does 16·16·32 multiply-adds.
+// AMX: four independent 16×16 accumulator tiles; each TDPBF16PS does 16·16·32 multiply-adds (f32),
+// each TDPBSSD 16·16·(A tile bytes per row) (int32).
 // Linux hands out AMX state only on request (arch_prctl); oneDNN asks the same way.
 struct alignas(64) TileConfig {
   uint8_t palette_id = 1;
@@ -123,14 +124,18 @@ bool RequestAmx() {
   return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
 }
 
-__attribute__((target("amx-tile,amx-bf16"))) float AmxLoop(int64_t iters) {
+// AMX int8 (kInt8, TDPBSSD) uses A tiles of `kBytes` bytes of K per row: 64 is the tile unit's
+// full width; 32 is what a matmul confined to one 32-value quantization group (the int8 path's
+// AMX kernel, whose groups each carry their own scales) can use. The bf16 loop uses K = 32 pairs.
+template <bool kInt8, int kBytes>
+__attribute__((target("amx-tile,amx-bf16,amx-int8"))) float AmxLoop(int64_t iters) {
   TileConfig cfg;
-  for (int t = 0; t < 8; ++t) {
-    cfg.colsb[t] = 64;
-    cfg.rows[t] = 16;
+  for (int t = 0; t < 8; ++t) {  // C 0..3, A 4..5, B 6..7
+    cfg.colsb[t] = static_cast<uint16_t>(t == 4 || t == 5 ? kBytes : 64);
+    cfg.rows[t] = static_cast<uint8_t>(t >= 6 ? kBytes / 4 : 16);
   }
   alignas(64) static thread_local uint16_t operand[16 * 32];
-  for (uint16_t& v : operand) v = 0x3a83;  // ~0.001 in bf16
+  for (uint16_t& v : operand) v = kInt8 ? 0x0101 : 0x3a83;  // int8 ones; ~0.001 in bf16
   alignas(64) static thread_local float out[16 * 16];
   _tile_loadconfig(&cfg);
   _tile_zero(0);
@@ -142,55 +147,21 @@ __attribute__((target("amx-tile,amx-bf16"))) float AmxLoop(int64_t iters) {
   _tile_loadd(6, operand, 64);
   _tile_loadd(7, operand, 64);
   for (int64_t i = 0; i < iters; ++i) {
-    _tile_dpbf16ps(0, 4, 6);
-    _tile_dpbf16ps(1, 4, 7);
-    _tile_dpbf16ps(2, 5, 6);
-    _tile_dpbf16ps(3, 5, 7);
+    if (kInt8) {
+      _tile_dpbssd(0, 4, 6);
+      _tile_dpbssd(1, 4, 7);
+      _tile_dpbssd(2, 5, 6);
+      _tile_dpbssd(3, 5, 7);
+    } else {
+      _tile_dpbf16ps(0, 4, 6);
+      _tile_dpbf16ps(1, 4, 7);
+      _tile_dpbf16ps(2, 5, 6);
+      _tile_dpbf16ps(3, 5, 7);
+    }
   }
   _tile_stored(0, out, 64);
   _tile_release();
   return out[0];
-}
-
-// AMX int8: the same four tiles with TDPBSSD over `kBytes` bytes of K per tile row: 64 is the
-// tile unit's full width; 32 is what a matmul confined to one 32-value quantization group (the
-// int8 path's AMX kernel, whose groups each carry their own scales) can use.
-template <int kBytes>
-__attribute__((target("amx-tile,amx-int8"))) float AmxInt8Loop(int64_t iters) {
-  TileConfig cfg;
-  for (int t = 0; t < 4; ++t) {  // C
-    cfg.colsb[t] = 64;
-    cfg.rows[t] = 16;
-  }
-  for (int t = 4; t < 6; ++t) {  // A
-    cfg.colsb[t] = kBytes;
-    cfg.rows[t] = 16;
-  }
-  for (int t = 6; t < 8; ++t) {  // B
-    cfg.colsb[t] = 64;
-    cfg.rows[t] = kBytes / 4;
-  }
-  alignas(64) static thread_local int8_t operand[16 * 64];
-  for (int8_t& v : operand) v = 1;
-  alignas(64) static thread_local int32_t out[16 * 16];
-  _tile_loadconfig(&cfg);
-  _tile_zero(0);
-  _tile_zero(1);
-  _tile_zero(2);
-  _tile_zero(3);
-  _tile_loadd(4, operand, 64);
-  _tile_loadd(5, operand, 64);
-  _tile_loadd(6, operand, 64);
-  _tile_loadd(7, operand, 64);
-  for (int64_t i = 0; i < iters; ++i) {
-    _tile_dpbssd(0, 4, 6);
-    _tile_dpbssd(1, 4, 7);
-    _tile_dpbssd(2, 5, 6);
-    _tile_dpbssd(3, 5, 7);
-  }
-  _tile_stored(0, out, 64);
-  _tile_release();
-  return static_cast<float>(out[0]);
 }
 
 // GFLOP/s of `loop` run on every thread at once; flops_per_iter counts one thread's iteration.
@@ -277,11 +248,11 @@ Peak MeasurePeak(const char* self, int threads, int reps) {
     p.vnni_instr = LoopGflops(reps, DpbusdLoopAvx512, kChains * 64 * 2);
   }
   if (__builtin_cpu_supports("amx-bf16") && RequestAmx()) {
-    p.amx_instr = LoopGflops(reps, AmxLoop, 4.0 * 16 * 16 * 32 * 2, 2'000'000);
+    p.amx_instr = LoopGflops(reps, AmxLoop<false, 64>, 4.0 * 16 * 16 * 32 * 2, 2'000'000);
   }
   if (__builtin_cpu_supports("amx-int8") && RequestAmx()) {
-    p.amx_int8_k64 = LoopGflops(reps, AmxInt8Loop<64>, 4.0 * 16 * 16 * 64 * 2, 2'000'000);
-    p.amx_int8_k32 = LoopGflops(reps, AmxInt8Loop<32>, 4.0 * 16 * 16 * 32 * 2, 2'000'000);
+    p.amx_int8_k64 = LoopGflops(reps, AmxLoop<true, 64>, 4.0 * 16 * 16 * 64 * 2, 2'000'000);
+    p.amx_int8_k32 = LoopGflops(reps, AmxLoop<true, 32>, 4.0 * 16 * 16 * 32 * 2, 2'000'000);
   }
   p.vnni = VnniPeaksFromChild(self, threads, reps);
   p.best = dllm::bench::MeasurePeaks(threads, reps);
