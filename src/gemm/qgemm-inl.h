@@ -690,7 +690,7 @@ DLLM_QGEMM_ATTR void AmxKernel(const uint8_t* a, int64_t lda, const float* dt, c
   // (the second half reads this block's rows from L1 again).
 #define DLLM_AMX_ISSUE(ta, tb, tc)                                                         \
   do {                                                                                     \
-    if (const int64_t row = issue.half * ng + issue.g; row < kAmxRows) {                   \
+    if (const int64_t row = issue.half * ng + issue.g; row < kAmxRows && issue.b + 1 < nb) { \
       const uint8_t* next = a + ((issue.b + 1) * kAmxRows + row) * lda;                    \
       for (int64_t c = 0; c < ng * G; c += 64) hwy::Prefetch(next + c);                    \
     }                                                                                      \
@@ -708,7 +708,8 @@ DLLM_QGEMM_ATTR void AmxKernel(const uint8_t* a, int64_t lda, const float* dt, c
   AmxScale<G, kOff>(p[1 - (ps)], w + scale.g * gb + G * kCols, dt + scale.b * fstride,     \
                     et + scale.b * fstride, scale.g, ng, scale.half,                       \
                     out + scale.b * kAmxRows * kCols, load,                                \
-                    dest.y + scale.b * kAmxRows * dest.ldy, dest, acc);                    \
+                    dest.y != nullptr ? dest.y + scale.b * kAmxRows * dest.ldy : nullptr,  \
+                    dest, acc);                                                            \
   scale.Next(ng);                                                                          \
   if (++s == steps) break
   DLLM_AMX_ISSUE(0, 1, 2);
