@@ -23,9 +23,11 @@
 // targets and types decode rows with qdecode.h and interleave with gathers. Both give the
 // same bytes. With m ≤ kFusedMaxRows the driver unpacks per column block and K chunk into a
 // small per-thread buffer and runs all row blocks on it at once (LinearImpl).
-// AVX3_DL with AMX (gemm/amx.h): whole 16-row blocks of 32-value-group types run through tile
-// matmuls (AmxKernel), the remaining rows through the VNNI kernel, and the fused path takes up to
-// kFusedMaxRowsAmx rows.
+// AVX3_DL with AMX (gemm/amx.h): calls on 32-value-group types that UseAmx admits run in
+// LinearAmx instead: weights unpacked per chunk row-major (UnpackRowsAmx: the register decodes
+// stored as they come, no interleave, no −128·Σq), activations packed once into AMX's B layout,
+// every row in 16-row blocks (the last padded) through the tile-matmul kernel AmxKernel, in
+// slabs of up to kFusedMaxRowsAmx rows.
 
 #if defined(DLLM_GEMM_QGEMM_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef DLLM_GEMM_QGEMM_INL_H_
@@ -579,12 +581,15 @@ DLLM_QGEMM_ATTR void Kernel(const uint8_t* const* a, const float* const* dg,
 
 
 // ---- AMX-INT8 (Sapphire Rapids and later; see gemm/amx.h) -------------------------------------
-// The same arithmetic with the exact group dot products p computed by tile matmuls: per group,
-// A = 16 activation rows × G int8 values (stored without the +128 shift) and B = the group's G/4
-// rows of the interleaved layout for 16 columns (4 consecutive K values per column, columns side
-// by side: exactly AMX's B layout, read at a stride of 4 · kCols bytes); tdpbssd gives the 16×16
-// int32 p, which is stored and scaled into f32 accumulators held in registers as above. Only
-// whole 16-row blocks run here; the driver gives the rest of the rows to the VNNI kernel.
+// The same arithmetic with the exact group dot products p computed by tile matmuls, the weights
+// as the A operand: per group, A = 16 weight rows (columns of y) × G int8 values, row-major as the
+// register decoders produce them (no 4-byte interleave), and B = 16 activation rows in AMX's B
+// layout (4 consecutive K values per row, rows side by side), packed once per call. tdpbssd gives
+// a 16×16 int32 p with one weight column per tile row and one activation row per lane; it is
+// stored and scaled into f32 accumulators held in registers, one per weight column, each lane an
+// activation row: acc_c = fma(float(p_c) · d_g, s_g,c, acc_c) with d_g the 16 rows' factors (one
+// vector per group) — Kernel's operations lane for lane. Every row runs here: the last 16-row
+// block is padded with zero rows, whose results are never written.
 //
 // A group's tile matmul has K = 32, half the width of the tile unit, and its 256 products then
 // need a tile store and a convert, a multiply and a multiply-add per 16 of them: the vector
@@ -595,80 +600,129 @@ DLLM_QGEMM_ATTR void Kernel(const uint8_t* const* a, const float* const* dg,
 // units, and the pipeline never drains between groups, halves or row blocks.
 
 // Tile registers (gemm/amx_tiles.h): A 0/5 and B 1/6 (alternating steps), C 2/3/4 (a ring of
-// three steps in flight). Configures this thread's tiles for groups of G values (per thread).
-inline void AmxConfigure(int group) {
+// three steps in flight). Configures this thread's tiles for 32-value groups (per thread).
+inline void AmxConfigure() {
   amx::TileConfig cfg;
-  for (int t : {0, 5}) cfg.Set(t, kAmxRows, group);   // A
-  for (int t : {1, 6}) cfg.Set(t, group / 4, 64);     // B
-  for (int t : {2, 3, 4}) cfg.Set(t, kAmxRows, 64);   // C
+  for (int t : {0, 5}) cfg.Set(t, 16, 32);      // A: 16 weight rows × 32 values
+  for (int t : {1, 6}) cfg.Set(t, 8, 64);       // B: 32 values / 4 × 16 activation rows
+  for (int t : {2, 3, 4}) cfg.Set(t, 16, 64);   // C: 16 × 16 int32
   cfg.Load();
 }
 
-// Where the AMX kernel puts its results: into the accumulators `out` (16·kCols floats per block,
-// row stride kCols), or, on a call's last K chunk, straight into the output rows: block b's row r
-// at y + (16·b + r)·ldy, stored or (add) added to.
+// Decodes `cols` (≤ kCols) weight rows starting at `rows` into one column block of the AMX
+// layout at dst: group g's region of GroupBytes(32, off) bytes holds column c's 32 int8 values at
+// c · 32 (columns beyond `cols` zero), then s and o where the interleaved layout has them (the
+// VNNI kernel's −128·Σq is not needed). 32-value-group types only.
+template <GgmlType kType>
+DLLM_QGEMM_ATTR void UnpackRowsAmx(const uint8_t* rows, size_t row_bytes, int cols, int64_t k,
+                                     uint8_t* HWY_RESTRICT dst) {
+  static_assert(kGroupOf<kType> == 32, "AMX layout: 32-value groups");
+  UnpackMetaSimd<kType>(rows, row_bytes, cols, k, dst);
+  constexpr int64_t gb = GroupBytes(32, kOffOf<kType>);
+  for (int64_t t = 0; t < k / 32; ++t) {
+    auto* g = reinterpret_cast<__m256i*>(dst + t * gb);
+    for (int c = 0; c < kCols; ++c) {
+      _mm256_storeu_si256(g + c, c < cols ? Decode32<kType>(rows + static_cast<size_t>(c) * row_bytes, t)
+                                          : _mm256_setzero_si256());
+    }
+  }
+}
+
+inline void UnpackRowsAmxFor(GgmlType type, const uint8_t* rows, size_t row_bytes, int cols,
+                             int64_t k, uint8_t* HWY_RESTRICT dst) {
+  switch (type) {
+#define DLLM_QUNPACK_AMX_CASE(T)                           \
+  case T:                                                  \
+    UnpackRowsAmx<T>(rows, row_bytes, cols, k, dst);       \
+    return;
+    DLLM_QUNPACK_AMX_CASE(GgmlType::kQ4_0)
+    DLLM_QUNPACK_AMX_CASE(GgmlType::kQ4_1)
+    DLLM_QUNPACK_AMX_CASE(GgmlType::kQ5_0)
+    DLLM_QUNPACK_AMX_CASE(GgmlType::kQ5_1)
+    DLLM_QUNPACK_AMX_CASE(GgmlType::kQ8_0)
+    DLLM_QUNPACK_AMX_CASE(GgmlType::kQ4_K)
+    DLLM_QUNPACK_AMX_CASE(GgmlType::kQ5_K)
+#undef DLLM_QUNPACK_AMX_CASE
+    default:
+      return;  // UseAmx admits only these types
+  }
+}
+
+// Where the AMX kernel puts its results: into the accumulators `out` (per block and 16-column
+// half, 16 weight columns × 16 rows, transposed), or, on a call's last K chunk, into the output:
+// block b's row r at y + (16·b + r)·ldy, columns [0, cols) of the column block, stored or (add)
+// added to, rows from `rows` on (the padding) left alone.
 struct AmxDest {
   float* y = nullptr;  // null: out
   int64_t ldy = 0;
   bool add = false;
+  int64_t rows = 0;  // rows of the call (from block 0)
+  int cols = 0;      // valid columns of the column block
 };
 
-// The AMX kernel's epilogue for one step: acc (16 rows of one 16-column half) += the step's
-// stored products pg scaled as Kernel does; the accumulators are loaded from (load) or zeroed
-// for the block's accumulators ob at its first group and written out after its last (to ob, or
-// to the block's output rows yb as AmxDest says).
-template <int G, bool kOff>
+// The AMX kernel's epilogue for one step: acc (one per column of one 16-column half, lanes the
+// block's rows) += the step's stored products pg scaled as Kernel does; the accumulators are
+// loaded from (load) or zeroed for the block's accumulators ob at its first group and written
+// out after its last (to ob, or to the block's output rows as AmxDest says).
+template <bool kOff>
 DLLM_QGEMM_ATTR inline __attribute__((always_inline)) void AmxScale(
     const int32_t* pg, const uint8_t* meta, const float* dtb, const float* etb, int64_t g,
-    int64_t ng, int half, float* ob, bool load, float* yb, const AmxDest& dest,
-    __m512 (&acc)[kAmxRows]) {
-  float* o = ob + 16 * half;
+    int64_t ng, int half, float* ob, bool load, int64_t b, const AmxDest& dest,
+    __m512 (&acc)[16]) {
+  float* o = ob + 256 * half;
   if (g == 0) {
 #pragma GCC unroll 16
-    for (int r = 0; r < kAmxRows; ++r) {
-      acc[r] = load ? _mm512_loadu_ps(o + r * kCols) : _mm512_setzero_ps();
-    }
+    for (int c = 0; c < 16; ++c) acc[c] = load ? _mm512_loadu_ps(o + 16 * c) : _mm512_setzero_ps();
   }
-  const __m512 sv = _mm512_loadu_ps(reinterpret_cast<const float*>(meta + 4 * kCols) + 16 * half);
-  const float* d16 = dtb + 16 * g;
+  const float* s = reinterpret_cast<const float*>(meta + 4 * kCols) + 16 * half;
+  const __m512 d = _mm512_loadu_ps(dtb + 16 * g);
 #pragma GCC unroll 16
-  for (int r = 0; r < kAmxRows; ++r) {
-    const __m512 v = _mm512_cvtepi32_ps(_mm512_load_si512(pg + 16 * r));
-    acc[r] = _mm512_fmadd_ps(_mm512_mul_ps(v, _mm512_set1_ps(d16[r])), sv, acc[r]);
+  for (int c = 0; c < 16; ++c) {
+    const __m512 v = _mm512_cvtepi32_ps(_mm512_load_si512(pg + 16 * c));
+    acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(v, d), _mm512_set1_ps(s[c]), acc[c]);
   }
   if (kOff) {
-    const __m512 ov = _mm512_loadu_ps(reinterpret_cast<const float*>(meta + 8 * kCols) + 16 * half);
-    const float* e16 = etb + 16 * g;
+    const float* of = reinterpret_cast<const float*>(meta + 8 * kCols) + 16 * half;
+    const __m512 e = _mm512_loadu_ps(etb + 16 * g);
 #pragma GCC unroll 16
-    for (int r = 0; r < kAmxRows; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(e16[r]), ov, acc[r]);
+    for (int c = 0; c < 16; ++c) acc[c] = _mm512_fmadd_ps(e, _mm512_set1_ps(of[c]), acc[c]);
   }
-  if (g == ng - 1) {
-    if (dest.y == nullptr) {
+  if (g != ng - 1) return;
+  if (dest.y == nullptr) {
 #pragma GCC unroll 16
-      for (int r = 0; r < kAmxRows; ++r) _mm512_storeu_ps(o + r * kCols, acc[r]);
-    } else {
-      float* yo = yb + 16 * half;
+    for (int c = 0; c < 16; ++c) _mm512_storeu_ps(o + 16 * c, acc[c]);
+    return;
+  }
+  // Transposed into output rows: lane c of row r's vector is acc_c's lane r.
+  const int n_cols = std::min(16, dest.cols - 16 * half);
+  if (n_cols <= 0) return;
+  alignas(64) float t[256];
 #pragma GCC unroll 16
-      for (int r = 0; r < kAmxRows; ++r) {
-        float* yr = yo + r * dest.ldy;
-        _mm512_storeu_ps(yr, dest.add ? _mm512_add_ps(_mm512_loadu_ps(yr), acc[r]) : acc[r]);
-      }
-    }
+  for (int c = 0; c < 16; ++c) _mm512_store_ps(t + 16 * c, acc[c]);
+  const __mmask16 cmask = static_cast<__mmask16>((1u << n_cols) - 1u);
+  const __m512i cidx = _mm512_mullo_epi32(
+      _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(16));
+  const int64_t n_rows = std::min<int64_t>(16, dest.rows - 16 * b);
+  float* yb = dest.y + 16 * b * dest.ldy + 16 * half;
+  for (int64_t r = 0; r < n_rows; ++r) {
+    __m512 v = _mm512_i32gather_ps(_mm512_add_epi32(cidx, _mm512_set1_epi32(static_cast<int>(r))),
+                                   t, 4);
+    float* yr = yb + r * dest.ldy;
+    if (dest.add) v = _mm512_add_ps(_mm512_maskz_loadu_ps(cmask, yr), v);
+    _mm512_mask_storeu_ps(yr, cmask, v);
   }
 }
 
-// nb blocks of 16 activation rows (block b's row r quantized at a + (16·b + r)·lda; its group
-// factors transposed, d_g of row r at dt[b·fstride + 16·g + r], e_g likewise in et) times the ng
-// groups of a column block at w; out: nb blocks of 16 × kCols accumulators (row stride kCols),
-// loaded first with `load` (as Kernel); the results go where dest says (dest.y: a whole column
-// block of kCols output columns).
-template <int G, bool kOff>
-DLLM_QGEMM_ATTR void AmxKernel(const uint8_t* a, int64_t lda, const float* dt, const float* et,
-                               int64_t fstride, const uint8_t* w, int64_t ng, int64_t nb,
-                               float* out, bool load, const AmxDest& dest) {
-  constexpr int64_t gb = GroupBytes(G, kOff);
-  constexpr long kBStride = 4 * kCols;
-  alignas(64) int32_t p[2][kAmxRows * 16];
+// nb blocks of 16 activation rows (block b's group g in the B layout at ab + b·bstride + 512·g;
+// its factors d_g of row r at dt[b·fstride + 16·g + r], e_g likewise in et) times the ng groups
+// of one column block in the AMX layout at w; out: per block 2 × 256 accumulators (see AmxScale),
+// loaded first with `load`; the results go where dest says.
+template <bool kOff>
+DLLM_QGEMM_ATTR void AmxKernel(const uint8_t* ab, int64_t bstride, const float* dt,
+                               const float* et, int64_t fstride, const uint8_t* w, int64_t ng,
+                               int64_t nb, float* out, bool load, const AmxDest& dest) {
+  constexpr int64_t gb = GroupBytes(32, kOff);
+  alignas(64) int32_t p[2][256];
   // Step s = (16-row block b, half, group g), g fastest.
   struct Cursor {
     int64_t b = 0, g = 0;
@@ -683,34 +737,26 @@ DLLM_QGEMM_ATTR void AmxKernel(const uint8_t* a, int64_t lda, const float* dt, c
   };
   const int64_t steps = nb * 2 * ng;
   Cursor issue, scale;
-  __m512 acc[kAmxRows];
+  __m512 acc[16];
   int64_t s = 0;
-  // Issues the next step's tile matmul into tile tc (A into ta, B into tb).
-  // The next block's activation rows are prefetched while this block runs, one row per step
-  // (the second half reads this block's rows from L1 again).
-#define DLLM_AMX_ISSUE(ta, tb, tc)                                                         \
-  do {                                                                                     \
-    if (const int64_t row = issue.half * ng + issue.g; row < kAmxRows && issue.b + 1 < nb) { \
-      const uint8_t* next = a + ((issue.b + 1) * kAmxRows + row) * lda;                    \
-      for (int64_t c = 0; c < ng * G; c += 64) hwy::Prefetch(next + c);                    \
-    }                                                                                      \
-    DLLM_TILE_LOAD(ta, a + issue.b * kAmxRows * lda + issue.g * G, lda);                   \
-    DLLM_TILE_LOAD(tb, w + issue.g * gb + 64 * issue.half, kBStride);                      \
-    DLLM_TILE_ZERO(tc);                                                                    \
-    DLLM_TILE_DPBSSD(tc, ta, tb);                                                          \
-    issue.Next(ng);                                                                        \
+  // Issues the next step's tile matmul into tile tc (weights into ta, activations into tb).
+#define DLLM_AMX_ISSUE(ta, tb, tc)                                                  \
+  do {                                                                              \
+    DLLM_TILE_LOAD(ta, w + issue.g * gb + 512 * issue.half, 32);                    \
+    DLLM_TILE_LOAD(tb, ab + issue.b * bstride + 512 * issue.g, 64);                 \
+    DLLM_TILE_ZERO(tc);                                                             \
+    DLLM_TILE_DPBSSD(tc, ta, tb);                                                   \
+    issue.Next(ng);                                                                 \
   } while (0)
   // One pipeline step: issue step s + 2, store step s + 1's product from tile tcs into p[ps],
   // scale step s's product (in p[1 - ps]) into the accumulators.
-#define DLLM_AMX_STEP(ta, tb, tci, tcs, ps)                                                \
-  if (s + 2 < steps) DLLM_AMX_ISSUE(ta, tb, tci);                                          \
-  if (s + 1 < steps) DLLM_TILE_STORE(tcs, p[ps], 64);                                      \
-  AmxScale<G, kOff>(p[1 - (ps)], w + scale.g * gb + G * kCols, dt + scale.b * fstride,     \
-                    et + scale.b * fstride, scale.g, ng, scale.half,                       \
-                    out + scale.b * kAmxRows * kCols, load,                                \
-                    dest.y != nullptr ? dest.y + scale.b * kAmxRows * dest.ldy : nullptr,  \
-                    dest, acc);                                                            \
-  scale.Next(ng);                                                                          \
+#define DLLM_AMX_STEP(ta, tb, tci, tcs, ps)                                              \
+  if (s + 2 < steps) DLLM_AMX_ISSUE(ta, tb, tci);                                        \
+  if (s + 1 < steps) DLLM_TILE_STORE(tcs, p[ps], 64);                                    \
+  AmxScale<kOff>(p[1 - (ps)], w + scale.g * gb + 32 * kCols, dt + scale.b * fstride,     \
+                 et + scale.b * fstride, scale.g, ng, scale.half, out + scale.b * 512,   \
+                 load, scale.b, dest, acc);                                              \
+  scale.Next(ng);                                                                        \
   if (++s == steps) break
   DLLM_AMX_ISSUE(0, 1, 2);
   if (steps > 1) DLLM_AMX_ISSUE(5, 6, 3);
@@ -727,13 +773,31 @@ DLLM_QGEMM_ATTR void AmxKernel(const uint8_t* a, int64_t lda, const float* dt, c
 #undef DLLM_AMX_ISSUE
 }
 
-using AmxKernelFn = void (*)(const uint8_t* a, int64_t lda, const float* dt, const float* et,
+using AmxKernelFn = void (*)(const uint8_t* ab, int64_t bstride, const float* dt, const float* et,
                              int64_t fstride, const uint8_t* w, int64_t ng, int64_t nb,
                              float* out, bool load, const AmxDest& dest);
 
-// Only 32-value groups use AMX (see UseAmx).
-inline AmxKernelFn AmxKernelFor(bool off) {
-  return off ? &AmxKernel<32, true> : &AmxKernel<32, false>;
+inline AmxKernelFn AmxKernelFor(bool off) { return off ? &AmxKernel<true> : &AmxKernel<false>; }
+
+// Packs nb blocks of 16 quantized activation rows (row i at aq + i·k, rows from m on zero) into
+// the B layout: block b's group g at ab + (b·ng + g)·512, 8 rows of 64 bytes (K values 4j..4j+3
+// of row r at row j, bytes 4r..4r+3).
+DLLM_QGEMM_ATTR inline void PackAmxB(const uint8_t* aq, int64_t m, int64_t k, int64_t b,
+                                     uint8_t* ab) {
+  const int64_t ng = k / 32;
+  const int valid = static_cast<int>(std::min<int64_t>(16, m - 16 * b));
+  const __mmask16 rmask = static_cast<__mmask16>((1u << valid) - 1u);
+  const __m512i ridx = _mm512_mullo_epi32(
+      _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+      _mm512_set1_epi32(static_cast<int>(k / 4)));
+  const auto* base = reinterpret_cast<const int*>(aq + 16 * b * k);
+  uint8_t* dst = ab + b * ng * 512;
+  for (int64_t j = 0; j < 8 * ng; ++j) {  // 4-byte column j of the block's rows
+    const __m512i v = _mm512_mask_i32gather_epi32(
+        _mm512_setzero_si512(), rmask, _mm512_add_epi32(ridx, _mm512_set1_epi32(static_cast<int>(j))),
+        base, 4);
+    _mm512_storeu_si512(dst + 64 * j, v);
+  }
 }
 
 #elif HWY_TARGET == HWY_AVX3
@@ -887,8 +951,9 @@ static_assert(kRows == 4, "KernelTable instantiates 1..4 rows");
 // chunks in memory. With few rows every weight byte is used only m times, so the unpacked data
 // must not make a round trip through L2/L3 as the full-tile path's does.
 constexpr int64_t kFusedMaxRows = 64;
-// With the AMX kernel the fused path stays ahead up to far more rows (measured at m = 256 and
-// 512: equal at K = 2816, 1.4× at K = 704), so it takes calls up to this many rows.
+// LinearAmx (the same per-chunk scheme with the AMX kernel) takes calls of up to this many rows
+// at once, longer ones in slabs of this many (the fused scheme measured equal to a full-tile one
+// at m = 256 and 512, K = 2816, and 1.4× faster at K = 704).
 constexpr int64_t kFusedMaxRowsAmx = 1024;
 
 // Values per K chunk of the fused path: a whole number of weight blocks (256 values covers every
@@ -900,67 +965,41 @@ inline int64_t FusedChunk(int64_t k) {
 // Per-thread scratch of the fused path: one unpacked chunk, its decode scratch, the accumulators.
 inline int64_t FusedThreadBytes(int64_t m, int64_t k, int group, bool off) {
   const int64_t kc = FusedChunk(k);
-  const int64_t rows = (std::min(m, kFusedMaxRowsAmx) + kRows - 1) / kRows * kRows;
+  const int64_t rows = (std::min(m, kFusedMaxRows) + kRows - 1) / kRows * kRows;
   return Align64(kc / group * GroupBytes(group, off)) + UnpackScratchBytes(kc, group) +
          Align64(rows * kCols * 4);
 }
 
-// Whether this call runs whole 16-row blocks through the AMX kernel (AVX3_DL copy only; the
-// remaining m % 16 rows use the VNNI kernel). The AMX kernel stores every group's 16×16 int32
-// products and scales them with AVX-512, which costs about as much as the tile matmul itself;
-// measured (gemm_bench, 2 threads) it beats the VNNI kernel on a full 16-row block of 32-value
-// groups (by about 20 % at m = 16 and 30 % at m ≥ 32) but not with 16-value groups.
+// Whether this call runs through the AMX kernel (AVX3_DL copy only; LinearAmx): 32-value-group
+// types with at least 16 rows, unless padding the last 16-row block would waste most of it. The
+// AMX kernel stores every group's 16×16 int32 products and scales them with AVX-512, which costs
+// about as much as the tile matmul itself, and a padded block costs as much as a full one.
+// Measured on one thread against the VNNI kernel on all rows (Q8_0 / Q4_K, K = 2816): AMX is
+// 15–30 % faster at m = 16 and m = 256, 10–20 % slower at m = 17 and 18, even at m = 22, and
+// slower for every m below 16.
 inline bool UseAmx(const Context::Impl& ctx, int group, int64_t m) {
 #if HWY_TARGET == HWY_AVX3_DL
-  return group == 32 && m >= kAmxRows && ctx.options.int8_amx && amx::Enabled() && amx::Usable();
+  const int64_t rest = m % 16;
+  return group == 32 && m >= 16 && (rest == 0 || rest >= 6 || m >= 48) &&
+         ctx.options.int8_amx && amx::Enabled() && amx::Usable();
 #else
   (void)ctx, (void)group, (void)m;
   return false;
 #endif
 }
 
-// The rows of a call in kernel blocks: with AMX, m / 16 blocks of 16 rows first, then blocks of
-// kRows (the last one partial) for the VNNI kernel; without, blocks of kRows.
-struct RowBlocks {
-  int64_t m, amx_blocks;
-  int64_t Count() const {
-    return amx_blocks + (m - kAmxRows * amx_blocks + kRows - 1) / kRows;
-  }
-  // First row and row count of block b.
-  void Get(int64_t b, int64_t* r0, int* rows) const {
-    if (b < amx_blocks) {
-      *r0 = kAmxRows * b;
-      *rows = kAmxRows;
-      return;
-    }
-    *r0 = kAmxRows * amx_blocks + (b - amx_blocks) * kRows;
-    *rows = static_cast<int>(std::min<int64_t>(kRows, m - *r0));
-  }
-};
-
-// Runs rows [r0, r0 + rows) of the quantized activations over the groups [g0, g0 + ngc) of one
-// unpacked column block at wblock, into out (rows × kCols, row stride kCols).
+// Runs rows [r0, r0 + rows) (rows ≤ kRows) of the quantized activations over the groups
+// [g0, g0 + ngc) of one unpacked column block at wblock, into out (rows × kCols, row stride kCols).
 struct RowBlockRunner {
   const uint8_t* aq;
   const float* dg;
   const float* eg;
-  const float* dt;  // AMX: the factors of the 16-row blocks transposed, [block][ng][16]
-  const float* et;
   int64_t k, ng, group;
   KernelFn fns[kRows + 1];
-#if HWY_TARGET == HWY_AVX3_DL
-  AmxKernelFn amx = nullptr;
-#endif
 
   void Run(int64_t r0, int rows, int64_t k0, const uint8_t* wblock, int64_t ngc, float* out,
            bool load) const {
     const int64_t g0 = k0 / group;
-#if HWY_TARGET == HWY_AVX3_DL
-    if (rows == kAmxRows && amx != nullptr) {  // such blocks exist only with AMX
-      RunAmx(r0 / kAmxRows, 1, k0, wblock, ngc, out, load, AmxDest{});
-      return;
-    }
-#endif
     const uint8_t* ap[kRows];
     const float* dp[kRows];
     const float* ep[kRows];
@@ -971,18 +1010,6 @@ struct RowBlockRunner {
     }
     fns[rows](ap, dp, ep, wblock, ngc, out, load);
   }
-
-#if HWY_TARGET == HWY_AVX3_DL
-  // The nb AMX blocks from block b0 in one kernel call (one pipeline); out: block b0's
-  // accumulators, the next blocks' following at 16 · kCols floats each; dest.y: block b0's
-  // first output row.
-  void RunAmx(int64_t b0, int64_t nb, int64_t k0, const uint8_t* wblock, int64_t ngc, float* out,
-              bool load, const AmxDest& dest) const {
-    const int64_t t0 = (b0 * ng + k0 / group) * kAmxRows;
-    amx(aq + b0 * kAmxRows * k + k0, k, dt + t0, et + t0, ng * kAmxRows, wblock, ngc, nb, out,
-        load, dest);
-  }
-#endif
 };
 
 // y rows (+)= out rows: `rows` rows of `width` values, out's row stride kCols.
@@ -999,6 +1026,110 @@ inline void StoreRows(const float* out, int64_t rows, int64_t width, float* y, i
   }
 }
 
+// Scratch bytes a call takes (act_scratch, tile_scratch): the larger of what the VNNI driver and
+// LinearAmx (32-value groups) use for m rows of this weight, so that calls alternating between
+// the two drivers stop growing the scratch after warm-up. Both only grow with m.
+struct ScratchNeed {
+  int64_t act, tile;
+};
+inline ScratchNeed NeedScratch(const Context::Impl& ctx, const WeightView& w, int64_t m,
+                               int threads) {
+  const int group = GroupSize(w.type);
+  const bool off = HasOffset(w.type);
+  const int64_t k = w.k, ng = k / group, gb = GroupBytes(group, off);
+  const int64_t n_padded = (w.n + kCols - 1) / kCols * kCols;
+  const int64_t tile_cols =
+      std::min(n_padded, (std::max<int64_t>(ctx.options.int8_tile_cols, 1) + kCols - 1) / kCols *
+                             kCols);
+  const int64_t arrays = off ? 2 : 1;
+  ScratchNeed need;
+  need.act = Align64(m * k) + Align64(m * ng * 4) * arrays;
+  need.tile = std::max(Align64(tile_cols / kCols * ng * gb) + UnpackScratchBytes(k, group) * threads,
+                       FusedThreadBytes(m, k, group, off) * threads);
+  if (group == 32) {  // LinearAmx: quantized rows, factors, transposed factors, B layout
+    const int64_t rows = std::min(m, kFusedMaxRowsAmx), nb = (rows + 15) / 16;
+    need.act = std::max(need.act, Align64(rows * k) +
+                                      (Align64(rows * ng * 4) + Align64(nb * ng * 16 * 4)) * arrays +
+                                      nb * ng * 512);
+    need.tile = std::max(need.tile, (Align64(FusedChunk(k) / 32 * gb) + Align64(nb * 512 * 4)) *
+                                        threads);
+  }
+  return need;
+}
+
+#if HWY_TARGET == HWY_AVX3_DL
+// The int8 Linear through the AMX kernel (UseAmx): m ≤ kFusedMaxRowsAmx rows, all of them in
+// 16-row blocks (the last padded); per column block and K chunk the weights are unpacked once
+// into a per-thread buffer and every row block runs on it in one kernel call.
+void LinearAmx(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const WeightView& w,
+               size_t row_bytes, float* y, int64_t ldy, bool accumulate) {
+  const bool off = HasOffset(w.type);
+  const int64_t k = w.k, n = w.n, ng = k / 32, nb = (m + 15) / 16;
+  const int64_t gb = GroupBytes(32, off);
+  const int threads = std::max(1, omp_get_max_threads());
+  // Scratch: quantized rows, their factors, the factors per block transposed, the B layout.
+  const int64_t q_bytes = Align64(m * k), f_bytes = Align64(m * ng * 4);
+  const int64_t t_bytes = Align64(nb * ng * 16 * 4);
+  const int64_t factor_arrays = off ? 2 : 1;
+  const ScratchNeed need = NeedScratch(ctx, w, m, threads);  // ≥ this function's sizes
+  auto* act =
+      static_cast<uint8_t*>(ctx.act_scratch.Get(static_cast<size_t>(need.act), &ctx.scratch_growths));
+  uint8_t* aq = act;
+  auto* dg = reinterpret_cast<float*>(act + q_bytes);
+  float* eg = off ? reinterpret_cast<float*>(act + q_bytes + f_bytes) : dg;
+  auto* dt = reinterpret_cast<float*>(act + q_bytes + f_bytes * factor_arrays);
+  float* et = off ? reinterpret_cast<float*>(act + q_bytes + f_bytes * 2 + t_bytes) : dt;
+  uint8_t* ab = act + q_bytes + (f_bytes + t_bytes) * factor_arrays;
+  const int64_t kc_max = FusedChunk(k);
+  const int64_t chunk_bytes = Align64(kc_max / 32 * gb);
+  const int64_t thread_bytes = chunk_bytes + Align64(nb * 512 * 4);
+  auto* tile = static_cast<uint8_t*>(
+      ctx.tile_scratch.Get(static_cast<size_t>(need.tile), &ctx.scratch_growths));
+  const AmxKernelFn kernel = AmxKernelFor(off);
+  const auto* wbytes = static_cast<const uint8_t*>(w.data);
+  const bool parallel = threads > 1 && m * n * k >= (int64_t{1} << 20);
+  const int64_t blocks = (n + kCols - 1) / kCols;
+#pragma omp parallel num_threads(threads) if (parallel)
+  {
+    uint8_t* chunk = tile + thread_bytes * omp_get_thread_num();
+    auto* acc = reinterpret_cast<float*>(chunk + chunk_bytes);
+    AmxConfigure();
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < m; ++i) {
+      QuantizeRow(x + i * ldx, k, 32, off, false, aq + i * k, dg + i * ng, eg + i * ng);
+    }
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < nb; ++b) {
+      for (int64_t g = 0; g < ng; ++g) {
+        for (int r = 0; r < 16; ++r) {
+          const int64_t row = 16 * b + r, at = (b * ng + g) * 16 + r;
+          dt[at] = row < m ? dg[row * ng + g] : 0.0f;
+          if (off) et[at] = row < m ? eg[row * ng + g] : 0.0f;
+        }
+      }
+      PackAmxB(aq, m, k, b, ab);
+    }
+#pragma omp for schedule(static)
+    for (int64_t cb = 0; cb < blocks; ++cb) {
+      const int64_t c0 = cb * kCols;
+      const int cols = static_cast<int>(std::min<int64_t>(kCols, n - c0));
+      for (int64_t k0 = 0; k0 < k; k0 += kc_max) {
+        const int64_t kc = std::min(kc_max, k - k0);
+        uint64_t skip = 0;  // bytes of the k0 values before the chunk (whole blocks)
+        GgmlRowBytes(static_cast<uint32_t>(w.type), static_cast<uint64_t>(k0), &skip);
+        PrefetchNext(wbytes, row_bytes, n, kCols, c0, w.type, k, k0, kc_max);
+        UnpackRowsAmxFor(w.type, wbytes + static_cast<size_t>(c0) * row_bytes + skip, row_bytes,
+                         cols, kc, chunk);
+        const AmxDest dest = k0 + kc == k ? AmxDest{y + c0, ldy, accumulate, m, cols} : AmxDest{};
+        kernel(ab + k0 / 32 * 512, ng * 512, dt + k0 / 32 * 16, et + k0 / 32 * 16, ng * 16,
+               chunk, kc / 32, nb, acc, k0 > 0, dest);
+      }
+    }
+    amx::ReleaseTiles();
+  }
+}
+#endif
+
 void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const WeightView& w,
                 size_t row_bytes, float* y, int64_t ldy, bool accumulate) {
   const int group = GroupSize(w.type);
@@ -1009,67 +1140,51 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
   const int64_t tile_cols =
       std::min(n_padded, (std::max<int64_t>(ctx.options.int8_tile_cols, 1) + kCols - 1) / kCols *
                              kCols);
+#if HWY_TARGET == HWY_AVX3_DL
+  if (UseAmx(ctx, group, m)) {
+    for (int64_t r0 = 0; r0 < m; r0 += kFusedMaxRowsAmx) {
+      LinearAmx(ctx, x + r0 * ldx, std::min(kFusedMaxRowsAmx, m - r0), ldx, w, row_bytes,
+                y + r0 * ldy, ldy, accumulate);
+    }
+    return;
+  }
+#endif
   const int threads = std::max(1, omp_get_max_threads());
-  const bool amx = UseAmx(ctx, group, m);
-  const RowBlocks blocks_of_rows{m, amx ? m / kAmxRows : 0};
-  const int64_t amx_rows = kAmxRows * blocks_of_rows.amx_blocks;  // rows quantized without the shift
 
-  // Scratch: quantized activations (AMX: plus the 16-row blocks' factors transposed); the weight
-  // tile plus one decode row per thread.
+  // Scratch: quantized activations; the weight tile plus one decode row per thread.
   const int64_t q_bytes = Align64(m * k), f_bytes = Align64(m * ng * 4);
-  const int64_t factor_arrays = (off ? 2 : 1) * (amx ? 2 : 1);
-  auto* act = static_cast<uint8_t*>(ctx.act_scratch.Get(
-      static_cast<size_t>(q_bytes + f_bytes * factor_arrays), &ctx.scratch_growths));
+  const ScratchNeed need = NeedScratch(ctx, w, m, threads);  // ≥ this function's sizes
+  auto* act =
+      static_cast<uint8_t*>(ctx.act_scratch.Get(static_cast<size_t>(need.act), &ctx.scratch_growths));
   uint8_t* aq = act;
   auto* dg = reinterpret_cast<float*>(act + q_bytes);
   float* eg = off ? reinterpret_cast<float*>(act + q_bytes + f_bytes) : dg;
-  float* dt = amx ? reinterpret_cast<float*>(act + q_bytes + f_bytes * (off ? 2 : 1)) : nullptr;
-  float* et = amx && off ? dt + f_bytes / 4 : dt;
   const int64_t tile_bytes = Align64(tile_cols / kCols * block_bytes);
   const int64_t dec_bytes = UnpackScratchBytes(k, group);
   const int64_t fused_bytes = FusedThreadBytes(m, k, group, off);
-  // Both paths' sizes, so that alternating between small and large m does not regrow it.
-  auto* tile = static_cast<uint8_t*>(ctx.tile_scratch.Get(
-      static_cast<size_t>(std::max(tile_bytes + dec_bytes * threads, fused_bytes * threads)),
-      &ctx.scratch_growths));
+  auto* tile = static_cast<uint8_t*>(
+      ctx.tile_scratch.Get(static_cast<size_t>(need.tile), &ctx.scratch_growths));
 
-  RowBlockRunner run{aq, dg, eg, dt, et, k, ng, group, {}};
+  RowBlockRunner run{aq, dg, eg, k, ng, group, {}};
   if (group == 32) {
     off ? KernelTable<32, true>(run.fns) : KernelTable<32, false>(run.fns);
   } else {
     off ? KernelTable<16, true>(run.fns) : KernelTable<16, false>(run.fns);
   }
-#if HWY_TARGET == HWY_AVX3_DL
-  if (amx) run.amx = AmxKernelFor(off);
-#endif
   const auto* wbytes = static_cast<const uint8_t*>(w.data);
   // Below ~1M multiply-adds a parallel region costs more than it saves.
   const bool parallel = threads > 1 && m * n * k >= (int64_t{1} << 20);
-  const int64_t row_blocks = blocks_of_rows.Count();
+  const int64_t row_blocks = (m + kRows - 1) / kRows;
 
-  // Quantizes the activations (the VNNI kernel's rows as u8, q + 128; the AMX kernel's as s8)
-  // and transposes the AMX blocks' factors. Inside a parallel region.
+  // Quantizes the activations (the VNNI kernel's as u8, q + 128). Inside a parallel region.
   auto quantize = [&] {
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < m; ++i) {
-      QuantizeRow(x + i * ldx, k, group, off, kShift && i >= amx_rows, aq + i * k, dg + i * ng,
-                  eg + i * ng);
-    }
-    if (amx) {
-#pragma omp for schedule(static)
-      for (int64_t b = 0; b < blocks_of_rows.amx_blocks; ++b) {
-        for (int64_t g = 0; g < ng; ++g) {
-          for (int r = 0; r < kAmxRows; ++r) {
-            const int64_t src = (kAmxRows * b + r) * ng + g, dst = (b * ng + g) * kAmxRows + r;
-            dt[dst] = dg[src];
-            if (off) et[dst] = eg[src];
-          }
-        }
-      }
+      QuantizeRow(x + i * ldx, k, group, off, kShift, aq + i * k, dg + i * ng, eg + i * ng);
     }
   };
 
-  if (m <= (amx ? kFusedMaxRowsAmx : kFusedMaxRows)) {
+  if (m <= kFusedMaxRows) {
     const int64_t kc_max = FusedChunk(k);
     const int64_t blocks = n_padded / kCols;
 #pragma omp parallel num_threads(threads) if (parallel)
@@ -1077,15 +1192,11 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
       uint8_t* chunk = tile + fused_bytes * omp_get_thread_num();
       uint8_t* dec = chunk + Align64(kc_max / group * gb);
       auto* acc = reinterpret_cast<float*>(dec + UnpackScratchBytes(kc_max, group));
-#if HWY_TARGET == HWY_AVX3_DL
-      if (amx) AmxConfigure(group);
-#endif
       quantize();
 #pragma omp for schedule(static)
       for (int64_t cb = 0; cb < blocks; ++cb) {
         const int64_t c0 = cb * kCols;
         const int cols = static_cast<int>(std::min<int64_t>(kCols, n - c0));
-        int64_t done_rows = 0;  // rows the kernels already wrote to y
         for (int64_t k0 = 0; k0 < k; k0 += kc_max) {
           const int64_t kc = std::min(kc_max, k - k0);
           uint64_t skip = 0;  // bytes of the k0 values before the chunk (whole blocks)
@@ -1093,31 +1204,14 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
           PrefetchNext(wbytes, row_bytes, n, kCols, c0, w.type, k, k0, kc_max);
           UnpackBlock(w.type, wbytes + static_cast<size_t>(c0) * row_bytes + skip, row_bytes,
                       cols, kc, group, off, dec, chunk);
-          int64_t rb = 0;
-#if HWY_TARGET == HWY_AVX3_DL
-          if (blocks_of_rows.amx_blocks > 0) {  // all AMX blocks in one pipeline
-            // A whole column block's last chunk writes its rows straight to y.
-            const AmxDest dest = cols == kCols && k0 + kc == k
-                                     ? AmxDest{y + c0, ldy, accumulate}
-                                     : AmxDest{};
-            run.RunAmx(0, blocks_of_rows.amx_blocks, k0, chunk, kc / group, acc, k0 > 0, dest);
-            rb = blocks_of_rows.amx_blocks;
-            if (dest.y != nullptr) done_rows = amx_rows;
-          }
-#endif
-          for (; rb < row_blocks; ++rb) {
-            int64_t r0;
-            int rows;
-            blocks_of_rows.Get(rb, &r0, &rows);
+          for (int64_t rb = 0; rb < row_blocks; ++rb) {
+            const int64_t r0 = rb * kRows;
+            const int rows = static_cast<int>(std::min<int64_t>(kRows, m - r0));
             run.Run(r0, rows, k0, chunk, kc / group, acc + r0 * kCols, k0 > 0);
           }
         }
-        StoreRows(acc + done_rows * kCols, m - done_rows, cols, y + done_rows * ldy + c0, ldy,
-                  accumulate);
+        StoreRows(acc, m, cols, y + c0, ldy, accumulate);
       }
-#if HWY_TARGET == HWY_AVX3_DL
-      if (amx) amx::ReleaseTiles();
-#endif
     }
     return;
   }
@@ -1125,9 +1219,6 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
 #pragma omp parallel num_threads(threads) if (parallel)
   {
     uint8_t* dec = tile + tile_bytes + dec_bytes * omp_get_thread_num();
-#if HWY_TARGET == HWY_AVX3_DL
-    if (amx) AmxConfigure(group);
-#endif
     quantize();
     for (int64_t n0 = 0; n0 < n; n0 += tile_cols) {
       const int64_t cols = std::min(tile_cols, n - n0);
@@ -1142,10 +1233,9 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
 #pragma omp for schedule(static) collapse(2)
       for (int64_t cb = 0; cb < blocks; ++cb) {
         for (int64_t rb = 0; rb < row_blocks; ++rb) {
-          int64_t r0;
-          int rows;
-          blocks_of_rows.Get(rb, &r0, &rows);
-          alignas(64) float out[kAmxRows * kCols];
+          const int64_t r0 = rb * kRows;
+          const int rows = static_cast<int>(std::min<int64_t>(kRows, m - r0));
+          alignas(64) float out[kRows * kCols];
           run.Run(r0, rows, 0, tile + cb * block_bytes, ng, out, false);
           const int64_t c0 = cb * kCols;
           StoreRows(out, rows, std::min<int64_t>(kCols, cols - c0), y + r0 * ldy + n0 + c0, ldy,
@@ -1153,9 +1243,6 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
         }
       }
     }
-#if HWY_TARGET == HWY_AVX3_DL
-    if (amx) amx::ReleaseTiles();
-#endif
   }
 }
 
@@ -1218,19 +1305,18 @@ void DequantizeRowsBf16Impl(GgmlType type, const uint8_t* data, size_t row_bytes
 double TimeAmxKernelImpl(bool offsets, int64_t iters) {
 #if HWY_TARGET == HWY_AVX3_DL
   if (!amx::Usable()) return 0.0;
-  constexpr int kGroup = 32;
   constexpr int64_t kGroups = 8, kBlocks = 16;  // one 256-value chunk, M = 256
   // Every byte 0x3c: int8 values 60, f32 scales and factors about 0.0115 (normal numbers).
-  std::vector<uint8_t> a(static_cast<size_t>(kBlocks * kAmxRows * kGroups * kGroup), 0x3c);
-  std::vector<uint8_t> w(static_cast<size_t>(kGroups * GroupBytes(kGroup, offsets)), 0x3c);
-  std::vector<float> factors(static_cast<size_t>(kBlocks * kGroups * kAmxRows), 0.0115f);
-  std::vector<float> out(static_cast<size_t>(kBlocks * kAmxRows * kCols));
+  std::vector<uint8_t> ab(static_cast<size_t>(kBlocks * kGroups * 512), 0x3c);
+  std::vector<uint8_t> w(static_cast<size_t>(kGroups * GroupBytes(32, offsets)), 0x3c);
+  std::vector<float> factors(static_cast<size_t>(kBlocks * kGroups * 16), 0.0115f);
+  std::vector<float> out(static_cast<size_t>(kBlocks * 512));
   const AmxKernelFn kernel = AmxKernelFor(offsets);
-  AmxConfigure(kGroup);
+  AmxConfigure();
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < iters; ++i) {
-    kernel(a.data(), kGroups * kGroup, factors.data(), factors.data(), kGroups * kAmxRows,
-           w.data(), kGroups, kBlocks, out.data(), i > 0, AmxDest{});
+    kernel(ab.data(), kGroups * 512, factors.data(), factors.data(), kGroups * 16, w.data(),
+           kGroups, kBlocks, out.data(), i > 0, AmxDest{});
   }
   const auto t1 = std::chrono::steady_clock::now();
   amx::ReleaseTiles();
