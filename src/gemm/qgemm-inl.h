@@ -108,6 +108,16 @@ inline void PrefetchNext(const uint8_t* w, size_t row_bytes, int64_t n, int64_t 
   }
 }
 
+// The first byte of column block c0's K chunk at k0 (whole weight blocks; kCols columns wide),
+// with the thread's next chunk prefetched (the fused drivers' walk).
+inline const uint8_t* ChunkSource(const uint8_t* w, size_t row_bytes, const WeightView& view,
+                                  int64_t c0, int64_t k0, int64_t kc_max) {
+  uint64_t skip = 0;  // bytes of the k0 values before the chunk
+  GgmlRowBytes(static_cast<uint32_t>(view.type), static_cast<uint64_t>(k0), &skip);
+  PrefetchNext(w, row_bytes, view.n, kCols, c0, view.type, view.k, k0, kc_max);
+  return w + static_cast<size_t>(c0) * row_bytes + skip;
+}
+
 // ---- Activation quantization ------------------------------------------------------------------
 
 // One row of k values (k % 32 == 0): q (as bytes; +128 with shift, for the VNNI kernel), d per
@@ -1057,6 +1067,28 @@ inline ScratchNeed NeedScratch(const Context::Impl& ctx, const WeightView& w, in
   return need;
 }
 
+// A call's activation scratch (sized by NeedScratch): the quantized rows at aq (row stride k),
+// d_g at dg and e_g at eg (= dg without offsets), each row's ng factors together, and the rest of
+// the scratch from `rest` on.
+struct ActScratch {
+  uint8_t* aq;
+  float* dg;
+  float* eg;
+  uint8_t* rest;
+};
+inline ActScratch TakeActScratch(Context::Impl& ctx, const WeightView& w, int64_t m, int group,
+                                 bool off, const ScratchNeed& need) {
+  const int64_t q_bytes = Align64(m * w.k), f_bytes = Align64(m * (w.k / group) * 4);
+  auto* act =
+      static_cast<uint8_t*>(ctx.act_scratch.Get(static_cast<size_t>(need.act), &ctx.scratch_growths));
+  ActScratch s;
+  s.aq = act;
+  s.dg = reinterpret_cast<float*>(act + q_bytes);
+  s.eg = off ? reinterpret_cast<float*>(act + q_bytes + f_bytes) : s.dg;
+  s.rest = act + q_bytes + f_bytes * (off ? 2 : 1);
+  return s;
+}
+
 #if HWY_TARGET == HWY_AVX3_DL
 // The int8 Linear through the AMX kernel (UseAmx): m ≤ kFusedMaxRowsAmx rows, all of them in
 // 16-row blocks (the last padded); per column block and K chunk the weights are unpacked once
@@ -1067,19 +1099,17 @@ void LinearAmx(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const
   const int64_t k = w.k, n = w.n, ng = k / 32, nb = (m + 15) / 16;
   const int64_t gb = GroupBytes(32, off);
   const int threads = std::max(1, omp_get_max_threads());
-  // Scratch: quantized rows, their factors, the factors per block transposed, the B layout.
-  const int64_t q_bytes = Align64(m * k), f_bytes = Align64(m * ng * 4);
-  const int64_t t_bytes = Align64(nb * ng * 16 * 4);
-  const int64_t factor_arrays = off ? 2 : 1;
+  // Scratch: quantized rows and their factors, then the factors per block transposed and the
+  // B layout.
   const ScratchNeed need = NeedScratch(ctx, w, m, threads);  // ≥ this function's sizes
-  auto* act =
-      static_cast<uint8_t*>(ctx.act_scratch.Get(static_cast<size_t>(need.act), &ctx.scratch_growths));
-  uint8_t* aq = act;
-  auto* dg = reinterpret_cast<float*>(act + q_bytes);
-  float* eg = off ? reinterpret_cast<float*>(act + q_bytes + f_bytes) : dg;
-  auto* dt = reinterpret_cast<float*>(act + q_bytes + f_bytes * factor_arrays);
-  float* et = off ? reinterpret_cast<float*>(act + q_bytes + f_bytes * 2 + t_bytes) : dt;
-  uint8_t* ab = act + q_bytes + (f_bytes + t_bytes) * factor_arrays;
+  const ActScratch act = TakeActScratch(ctx, w, m, 32, off, need);
+  uint8_t* aq = act.aq;
+  float* dg = act.dg;
+  float* eg = act.eg;
+  const int64_t t_bytes = Align64(nb * ng * 16 * 4);
+  auto* dt = reinterpret_cast<float*>(act.rest);
+  float* et = off ? reinterpret_cast<float*>(act.rest + t_bytes) : dt;
+  uint8_t* ab = act.rest + t_bytes * (off ? 2 : 1);
   const int64_t kc_max = FusedChunk(k);
   const int64_t chunk_bytes = Align64(kc_max / 32 * gb);
   const int64_t thread_bytes = chunk_bytes + Align64(nb * 512 * 4);
@@ -1115,10 +1145,7 @@ void LinearAmx(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const
       const int cols = static_cast<int>(std::min<int64_t>(kCols, n - c0));
       for (int64_t k0 = 0; k0 < k; k0 += kc_max) {
         const int64_t kc = std::min(kc_max, k - k0);
-        uint64_t skip = 0;  // bytes of the k0 values before the chunk (whole blocks)
-        GgmlRowBytes(static_cast<uint32_t>(w.type), static_cast<uint64_t>(k0), &skip);
-        PrefetchNext(wbytes, row_bytes, n, kCols, c0, w.type, k, k0, kc_max);
-        UnpackRowsAmxFor(w.type, wbytes + static_cast<size_t>(c0) * row_bytes + skip, row_bytes,
+        UnpackRowsAmxFor(w.type, ChunkSource(wbytes, row_bytes, w, c0, k0, kc_max), row_bytes,
                          cols, kc, chunk);
         const AmxDest dest = k0 + kc == k ? AmxDest{y + c0, ldy, accumulate, m, cols} : AmxDest{};
         kernel(ab + k0 / 32 * 512, ng * 512, dt + k0 / 32 * 16, et + k0 / 32 * 16, ng * 16,
@@ -1152,13 +1179,11 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
   const int threads = std::max(1, omp_get_max_threads());
 
   // Scratch: quantized activations; the weight tile plus one decode row per thread.
-  const int64_t q_bytes = Align64(m * k), f_bytes = Align64(m * ng * 4);
   const ScratchNeed need = NeedScratch(ctx, w, m, threads);  // ≥ this function's sizes
-  auto* act =
-      static_cast<uint8_t*>(ctx.act_scratch.Get(static_cast<size_t>(need.act), &ctx.scratch_growths));
-  uint8_t* aq = act;
-  auto* dg = reinterpret_cast<float*>(act + q_bytes);
-  float* eg = off ? reinterpret_cast<float*>(act + q_bytes + f_bytes) : dg;
+  const ActScratch act = TakeActScratch(ctx, w, m, group, off, need);
+  uint8_t* aq = act.aq;
+  float* dg = act.dg;
+  float* eg = act.eg;
   const int64_t tile_bytes = Align64(tile_cols / kCols * block_bytes);
   const int64_t dec_bytes = UnpackScratchBytes(k, group);
   const int64_t fused_bytes = FusedThreadBytes(m, k, group, off);
@@ -1199,11 +1224,8 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
         const int cols = static_cast<int>(std::min<int64_t>(kCols, n - c0));
         for (int64_t k0 = 0; k0 < k; k0 += kc_max) {
           const int64_t kc = std::min(kc_max, k - k0);
-          uint64_t skip = 0;  // bytes of the k0 values before the chunk (whole blocks)
-          GgmlRowBytes(static_cast<uint32_t>(w.type), static_cast<uint64_t>(k0), &skip);
-          PrefetchNext(wbytes, row_bytes, n, kCols, c0, w.type, k, k0, kc_max);
-          UnpackBlock(w.type, wbytes + static_cast<size_t>(c0) * row_bytes + skip, row_bytes,
-                      cols, kc, group, off, dec, chunk);
+          UnpackBlock(w.type, ChunkSource(wbytes, row_bytes, w, c0, k0, kc_max), row_bytes, cols,
+                      kc, group, off, dec, chunk);
           for (int64_t rb = 0; rb < row_blocks; ++rb) {
             const int64_t r0 = rb * kRows;
             const int rows = static_cast<int>(std::min<int64_t>(kRows, m - r0));
