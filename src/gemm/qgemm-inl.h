@@ -625,15 +625,15 @@ inline void AmxConfigure() {
 // VNNI kernel's −128·Σq is not needed). 32-value-group types only.
 template <GgmlType kType>
 DLLM_QGEMM_ATTR void UnpackRowsAmx(const uint8_t* rows, size_t row_bytes, int cols, int64_t k,
-                                     uint8_t* HWY_RESTRICT dst) {
+                                   uint8_t* HWY_RESTRICT dst) {
   static_assert(kGroupOf<kType> == 32, "AMX layout: 32-value groups");
   UnpackMetaSimd<kType>(rows, row_bytes, cols, k, dst);
   constexpr int64_t gb = GroupBytes(32, kOffOf<kType>);
   for (int64_t t = 0; t < k / 32; ++t) {
     auto* g = reinterpret_cast<__m256i*>(dst + t * gb);
     for (int c = 0; c < kCols; ++c) {
-      _mm256_storeu_si256(g + c, c < cols ? Decode32<kType>(rows + static_cast<size_t>(c) * row_bytes, t)
-                                          : _mm256_setzero_si256());
+      const uint8_t* row = rows + static_cast<size_t>(c) * row_bytes;
+      _mm256_storeu_si256(g + c, c < cols ? Decode32<kType>(row, t) : _mm256_setzero_si256());
     }
   }
 }
@@ -710,8 +710,8 @@ DLLM_QGEMM_ATTR inline __attribute__((always_inline)) void AmxScale(
 #pragma GCC unroll 16
   for (int c = 0; c < 16; ++c) _mm512_store_ps(t + 16 * c, acc[c]);
   const __mmask16 cmask = static_cast<__mmask16>((1u << n_cols) - 1u);
-  const __m512i cidx = _mm512_mullo_epi32(
-      _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(16));
+  const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  const __m512i cidx = _mm512_mullo_epi32(lanes, _mm512_set1_epi32(16));
   const int64_t n_rows = std::min<int64_t>(16, dest.rows - 16 * b);
   float* yb = dest.y + 16 * b * dest.ldy + 16 * half;
   for (int64_t r = 0; r < n_rows; ++r) {
@@ -803,9 +803,8 @@ DLLM_QGEMM_ATTR inline void PackAmxB(const uint8_t* aq, int64_t m, int64_t k, in
   const auto* base = reinterpret_cast<const int*>(aq + 16 * b * k);
   uint8_t* dst = ab + b * ng * 512;
   for (int64_t j = 0; j < 8 * ng; ++j) {  // 4-byte column j of the block's rows
-    const __m512i v = _mm512_mask_i32gather_epi32(
-        _mm512_setzero_si512(), rmask, _mm512_add_epi32(ridx, _mm512_set1_epi32(static_cast<int>(j))),
-        base, 4);
+    const __m512i idx = _mm512_add_epi32(ridx, _mm512_set1_epi32(static_cast<int>(j)));
+    const __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rmask, idx, base, 4);
     _mm512_storeu_si512(dst + 64 * j, v);
   }
 }
@@ -1054,13 +1053,13 @@ inline ScratchNeed NeedScratch(const Context::Impl& ctx, const WeightView& w, in
   const int64_t arrays = off ? 2 : 1;
   ScratchNeed need;
   need.act = Align64(m * k) + Align64(m * ng * 4) * arrays;
-  need.tile = std::max(Align64(tile_cols / kCols * ng * gb) + UnpackScratchBytes(k, group) * threads,
+  const int64_t full_tile = Align64(tile_cols / kCols * ng * gb);  // the full-tile path
+  need.tile = std::max(full_tile + UnpackScratchBytes(k, group) * threads,
                        FusedThreadBytes(m, k, group, off) * threads);
   if (group == 32) {  // LinearAmx: quantized rows, factors, transposed factors, B layout
     const int64_t rows = std::min(m, kFusedMaxRowsAmx), nb = (rows + 15) / 16;
-    need.act = std::max(need.act, Align64(rows * k) +
-                                      (Align64(rows * ng * 4) + Align64(nb * ng * 16 * 4)) * arrays +
-                                      nb * ng * 512);
+    const int64_t factors = Align64(rows * ng * 4) + Align64(nb * ng * 16 * 4);
+    need.act = std::max(need.act, Align64(rows * k) + factors * arrays + nb * ng * 512);
     need.tile = std::max(need.tile, (Align64(FusedChunk(k) / 32 * gb) + Align64(nb * 512 * 4)) *
                                         threads);
   }
@@ -1079,8 +1078,8 @@ struct ActScratch {
 inline ActScratch TakeActScratch(Context::Impl& ctx, const WeightView& w, int64_t m, int group,
                                  bool off, const ScratchNeed& need) {
   const int64_t q_bytes = Align64(m * w.k), f_bytes = Align64(m * (w.k / group) * 4);
-  auto* act =
-      static_cast<uint8_t*>(ctx.act_scratch.Get(static_cast<size_t>(need.act), &ctx.scratch_growths));
+  auto* act = static_cast<uint8_t*>(
+      ctx.act_scratch.Get(static_cast<size_t>(need.act), &ctx.scratch_growths));
   ActScratch s;
   s.aq = act;
   s.dg = reinterpret_cast<float*>(act + q_bytes);
