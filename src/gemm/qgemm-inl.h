@@ -70,8 +70,6 @@ constexpr int kCols = 32;  // two zmm of int32 / f32 lanes
 constexpr int kCols = 8;   // one ymm (AVX2); the portable kernel uses the same width
 #endif
 constexpr int kRows = 4;
-// Rows of an AMX block (a tile's 16 rows; AVX3_DL copy with AMX only).
-constexpr int kAmxRows = 16;
 // VNNI multiplies u8 × s8: activations are stored as q + 128.
 constexpr bool kShift = HWY_TARGET == HWY_AVX3_DL;
 
@@ -609,6 +607,12 @@ DLLM_QGEMM_ATTR void Kernel(const uint8_t* const* a, const float* const* dg,
 // the matmul's latency nor the store-to-load forwarding of the stored product stalls the vector
 // units, and the pipeline never drains between groups, halves or row blocks.
 
+// The 16 int32 lanes 0, stride, 2·stride, ... (gather indices).
+DLLM_QGEMM_ATTR inline __m512i LaneTimes(int stride) {
+  const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  return _mm512_mullo_epi32(lanes, _mm512_set1_epi32(stride));
+}
+
 // Tile registers (gemm/amx_tiles.h): A 0/5 and B 1/6 (alternating steps), C 2/3/4 (a ring of
 // three steps in flight). Configures this thread's tiles for 32-value groups (per thread).
 inline void AmxConfigure() {
@@ -710,8 +714,7 @@ DLLM_QGEMM_ATTR inline __attribute__((always_inline)) void AmxScale(
 #pragma GCC unroll 16
   for (int c = 0; c < 16; ++c) _mm512_store_ps(t + 16 * c, acc[c]);
   const __mmask16 cmask = static_cast<__mmask16>((1u << n_cols) - 1u);
-  const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-  const __m512i cidx = _mm512_mullo_epi32(lanes, _mm512_set1_epi32(16));
+  const __m512i cidx = LaneTimes(16);
   const int64_t n_rows = std::min<int64_t>(16, dest.rows - 16 * b);
   float* yb = dest.y + 16 * b * dest.ldy + 16 * half;
   for (int64_t r = 0; r < n_rows; ++r) {
@@ -797,9 +800,7 @@ DLLM_QGEMM_ATTR inline void PackAmxB(const uint8_t* aq, int64_t m, int64_t k, in
   const int64_t ng = k / 32;
   const int valid = static_cast<int>(std::min<int64_t>(16, m - 16 * b));
   const __mmask16 rmask = static_cast<__mmask16>((1u << valid) - 1u);
-  const __m512i ridx = _mm512_mullo_epi32(
-      _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-      _mm512_set1_epi32(static_cast<int>(k / 4)));
+  const __m512i ridx = LaneTimes(static_cast<int>(k / 4));
   const auto* base = reinterpret_cast<const int*>(aq + 16 * b * k);
   uint8_t* dst = ab + b * ng * 512;
   for (int64_t j = 0; j < 8 * ng; ++j) {  // 4-byte column j of the block's rows
@@ -984,7 +985,7 @@ inline int64_t FusedThreadBytes(int64_t m, int64_t k, int group, bool off) {
 // AMX kernel stores every group's 16×16 int32 products and scales them with AVX-512, which costs
 // about as much as the tile matmul itself, and a padded block costs as much as a full one.
 // Measured on one thread against the VNNI kernel on all rows (Q8_0 / Q4_K, K = 2816): AMX is
-// 15–30 % faster at m = 16 and m = 256, 10–20 % slower at m = 17 and 18, even at m = 22, and
+// 15–30 % faster at m = 16 and m = 256, 4–18 % slower at m = 17 to 20, equal at m = 22, and
 // slower for every m below 16.
 inline bool UseAmx(const Context::Impl& ctx, int group, int64_t m) {
 #if HWY_TARGET == HWY_AVX3_DL
@@ -1035,6 +1036,32 @@ inline void StoreRows(const float* out, int64_t rows, int64_t width, float* y, i
   }
 }
 
+// Columns per weight tile of the full-tile path (whole column blocks).
+inline int64_t TileCols(const Context::Impl& ctx, int64_t n) {
+  const int64_t n_padded = (n + kCols - 1) / kCols * kCols;
+  return std::min(n_padded, (std::max<int64_t>(ctx.options.int8_tile_cols, 1) + kCols - 1) /
+                                kCols * kCols);
+}
+
+// Bytes of a call's activation scratch up to `rest` (TakeActScratch): m quantized rows of k
+// values and their factors.
+inline int64_t ActBytes(int64_t m, int64_t k, int group, bool off) {
+  return Align64(m * k) + Align64(m * (k / group) * 4) * (off ? 2 : 1);
+}
+
+// LinearAmx's scratch for m ≤ kFusedMaxRowsAmx rows of k values: act_bytes in all, after
+// ActBytes the factors per 16-row block transposed (t_bytes, twice with offsets) and the B layout;
+// per thread (thread_bytes) one unpacked chunk (chunk_bytes) and the accumulators of every block.
+struct AmxSizes {
+  int64_t nb, t_bytes, act_bytes, chunk_bytes, thread_bytes;
+  AmxSizes(int64_t m, int64_t k, bool off)
+      : nb((m + 15) / 16),
+        t_bytes(Align64(nb * (k / 32) * 16 * 4)),
+        act_bytes(ActBytes(m, k, 32, off) + t_bytes * (off ? 2 : 1) + nb * (k / 32) * 512),
+        chunk_bytes(Align64(FusedChunk(k) / 32 * GroupBytes(32, off))),
+        thread_bytes(chunk_bytes + Align64(nb * 512 * 4)) {}
+};
+
 // Scratch bytes a call takes (act_scratch, tile_scratch): the larger of what the VNNI driver and
 // LinearAmx (32-value groups) use for m rows of this weight, so that calls alternating between
 // the two drivers stop growing the scratch after warm-up. Both only grow with m.
@@ -1045,23 +1072,17 @@ inline ScratchNeed NeedScratch(const Context::Impl& ctx, const WeightView& w, in
                                int threads) {
   const int group = GroupSize(w.type);
   const bool off = HasOffset(w.type);
-  const int64_t k = w.k, ng = k / group, gb = GroupBytes(group, off);
-  const int64_t n_padded = (w.n + kCols - 1) / kCols * kCols;
-  const int64_t tile_cols =
-      std::min(n_padded, (std::max<int64_t>(ctx.options.int8_tile_cols, 1) + kCols - 1) / kCols *
-                             kCols);
-  const int64_t arrays = off ? 2 : 1;
+  const int64_t k = w.k, gb = GroupBytes(group, off);
   ScratchNeed need;
-  need.act = Align64(m * k) + Align64(m * ng * 4) * arrays;
-  const int64_t full_tile = Align64(tile_cols / kCols * ng * gb);  // the full-tile path
+  need.act = ActBytes(m, k, group, off);
+  const int64_t full_tile = Align64(TileCols(ctx, w.n) / kCols * (k / group) * gb);
   need.tile = std::max(full_tile + UnpackScratchBytes(k, group) * threads,
                        FusedThreadBytes(m, k, group, off) * threads);
-  if (group == 32) {  // LinearAmx: quantized rows, factors, transposed factors, B layout
-    const int64_t rows = std::min(m, kFusedMaxRowsAmx), nb = (rows + 15) / 16;
-    const int64_t factors = Align64(rows * ng * 4) + Align64(nb * ng * 16 * 4);
-    need.act = std::max(need.act, Align64(rows * k) + factors * arrays + nb * ng * 512);
-    need.tile = std::max(need.tile, (Align64(FusedChunk(k) / 32 * gb) + Align64(nb * 512 * 4)) *
-                                        threads);
+  if (group == 32) {
+    const int64_t rows = std::min(m, kFusedMaxRowsAmx);
+    const AmxSizes amx(rows, k, off);
+    need.act = std::max(need.act, amx.act_bytes);
+    need.tile = std::max(need.tile, amx.thread_bytes * threads);
   }
   return need;
 }
@@ -1084,7 +1105,7 @@ inline ActScratch TakeActScratch(Context::Impl& ctx, const WeightView& w, int64_
   s.aq = act;
   s.dg = reinterpret_cast<float*>(act + q_bytes);
   s.eg = off ? reinterpret_cast<float*>(act + q_bytes + f_bytes) : s.dg;
-  s.rest = act + q_bytes + f_bytes * (off ? 2 : 1);
+  s.rest = act + ActBytes(m, w.k, group, off);
   return s;
 }
 
@@ -1095,8 +1116,9 @@ inline ActScratch TakeActScratch(Context::Impl& ctx, const WeightView& w, int64_
 void LinearAmx(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const WeightView& w,
                size_t row_bytes, float* y, int64_t ldy, bool accumulate) {
   const bool off = HasOffset(w.type);
-  const int64_t k = w.k, n = w.n, ng = k / 32, nb = (m + 15) / 16;
-  const int64_t gb = GroupBytes(32, off);
+  const int64_t k = w.k, n = w.n, ng = k / 32;
+  const AmxSizes sizes(m, k, off);
+  const int64_t nb = sizes.nb;
   const int threads = std::max(1, omp_get_max_threads());
   // Scratch: quantized rows and their factors, then the factors per block transposed and the
   // B layout.
@@ -1105,13 +1127,10 @@ void LinearAmx(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const
   uint8_t* aq = act.aq;
   float* dg = act.dg;
   float* eg = act.eg;
-  const int64_t t_bytes = Align64(nb * ng * 16 * 4);
   auto* dt = reinterpret_cast<float*>(act.rest);
-  float* et = off ? reinterpret_cast<float*>(act.rest + t_bytes) : dt;
-  uint8_t* ab = act.rest + t_bytes * (off ? 2 : 1);
+  float* et = off ? reinterpret_cast<float*>(act.rest + sizes.t_bytes) : dt;
+  uint8_t* ab = act.rest + sizes.t_bytes * (off ? 2 : 1);
   const int64_t kc_max = FusedChunk(k);
-  const int64_t chunk_bytes = Align64(kc_max / 32 * gb);
-  const int64_t thread_bytes = chunk_bytes + Align64(nb * 512 * 4);
   auto* tile = static_cast<uint8_t*>(
       ctx.tile_scratch.Get(static_cast<size_t>(need.tile), &ctx.scratch_growths));
   const AmxKernelFn kernel = AmxKernelFor(off);
@@ -1120,8 +1139,8 @@ void LinearAmx(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const
   const int64_t blocks = (n + kCols - 1) / kCols;
 #pragma omp parallel num_threads(threads) if (parallel)
   {
-    uint8_t* chunk = tile + thread_bytes * omp_get_thread_num();
-    auto* acc = reinterpret_cast<float*>(chunk + chunk_bytes);
+    uint8_t* chunk = tile + sizes.thread_bytes * omp_get_thread_num();
+    auto* acc = reinterpret_cast<float*>(chunk + sizes.chunk_bytes);
     AmxConfigure();
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < m; ++i) {
@@ -1163,9 +1182,7 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
   const int64_t k = w.k, n = w.n, ng = k / group;
   const int64_t gb = GroupBytes(group, off), block_bytes = ng * gb;
   const int64_t n_padded = (n + kCols - 1) / kCols * kCols;
-  const int64_t tile_cols =
-      std::min(n_padded, (std::max<int64_t>(ctx.options.int8_tile_cols, 1) + kCols - 1) / kCols *
-                             kCols);
+  const int64_t tile_cols = TileCols(ctx, n);
 #if HWY_TARGET == HWY_AVX3_DL
   if (UseAmx(ctx, group, m)) {
     for (int64_t r0 = 0; r0 < m; r0 += kFusedMaxRowsAmx) {
