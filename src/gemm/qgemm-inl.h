@@ -47,6 +47,7 @@
 
 #include "gemm/amx.h"
 #include "gemm/amx_tiles.h"
+#include "gemm/avx_vnni.h"
 #include "gemm/context.h"
 #include "gemm/qdecode.h"
 #include "hwy/cache_control.h"
@@ -904,6 +905,43 @@ void Kernel(const uint8_t* const* a, const float* const* dg, const float* const*
   for (int r = 0; r < R; ++r) _mm256_storeu_ps(out + r * kCols, acc[r]);
 }
 
+// AVX-VNNI (gemm/avx_vnni.h; selected at run time): u8 activations (q + 128) times s8 weights
+// with vpdpbusd, the int32 accumulator started at −128·Σq as on AVX3_DL: the same exact p, then
+// Kernel's epilogue.
+#define DLLM_AVXVNNI_ATTR __attribute__((target(HWY_TARGET_STR ",avxvnni")))
+
+template <int R, int G, bool kOff>
+DLLM_AVXVNNI_ATTR void KernelVnni(const uint8_t* const* a, const float* const* dg,
+                                  const float* const* eg, const uint8_t* w, int64_t ng,
+                                  float* out, bool load) {
+  __m256 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = load ? _mm256_loadu_ps(out + r * kCols) : _mm256_setzero_ps();
+  constexpr int64_t gb = GroupBytes(G, kOff);
+  for (int64_t g = 0; g < ng; ++g, w += gb) {
+    const uint8_t* meta = w + G * kCols;
+    const __m256i n0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(meta));
+    __m256i p[R];
+    for (int r = 0; r < R; ++r) p[r] = n0;
+    for (int j = 0; j < G / 4; ++j) {
+      const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + j * 32));
+      for (int r = 0; r < R; ++r) {
+        const __m256i b = _mm256_set1_epi32(Load4(a[r] + g * G + 4 * j));
+        p[r] = _mm256_dpbusd_avx_epi32(p[r], b, w0);
+      }
+    }
+    const __m256 s0 = _mm256_loadu_ps(reinterpret_cast<const float*>(meta + 4 * kCols));
+    for (int r = 0; r < R; ++r) {
+      const __m256 d = _mm256_set1_ps(dg[r][g]);
+      acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(p[r]), d), s0, acc[r]);
+    }
+    if (kOff) {
+      const __m256 o0 = _mm256_loadu_ps(reinterpret_cast<const float*>(meta + 8 * kCols));
+      for (int r = 0; r < R; ++r) acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(eg[r][g]), o0, acc[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) _mm256_storeu_ps(out + r * kCols, acc[r]);
+}
+
 #else  // portable (SSSE3, SSE4, SCALAR, non-x86)
 
 #define DLLM_QGEMM_ATTR
@@ -944,8 +982,27 @@ void Kernel(const uint8_t* const* a, const float* const* dg, const float* const*
 
 #endif
 
+// Whether this call's kernels use AVX-VNNI (AVX2 copy only; gemm/avx_vnni.h). They then take
+// the activations as u8 (q + 128), as the AVX3_DL kernels do.
+inline bool UseAvxVnni() {
+#if HWY_TARGET == HWY_AVX2
+  return avx_vnni::Enabled() && avx_vnni::Usable();
+#else
+  return false;
+#endif
+}
+
 template <int G, bool kOff>
 void KernelTable(KernelFn* fns) {
+#if HWY_TARGET == HWY_AVX2
+  if (UseAvxVnni()) {
+    fns[1] = &KernelVnni<1, G, kOff>;
+    fns[2] = &KernelVnni<2, G, kOff>;
+    fns[3] = &KernelVnni<3, G, kOff>;
+    fns[4] = &KernelVnni<4, G, kOff>;
+    return;
+  }
+#endif
   fns[1] = &Kernel<1, G, kOff>;
   fns[2] = &Kernel<2, G, kOff>;
   fns[3] = &Kernel<3, G, kOff>;
@@ -1217,11 +1274,12 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
   const bool parallel = threads > 1 && m * n * k >= (int64_t{1} << 20);
   const int64_t row_blocks = (m + kRows - 1) / kRows;
 
-  // Quantizes the activations (the VNNI kernel's as u8, q + 128). Inside a parallel region.
+  // Quantizes the activations (the VNNI kernels' as u8, q + 128). Inside a parallel region.
+  const bool shift = kShift || UseAvxVnni();
   auto quantize = [&] {
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < m; ++i) {
-      QuantizeRow(x + i * ldx, k, group, off, kShift, aq + i * k, dg + i * ng, eg + i * ng);
+      QuantizeRow(x + i * ldx, k, group, off, shift, aq + i * k, dg + i * ng, eg + i * ng);
     }
   };
 

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "gemm/amx.h"
+#include "gemm/avx_vnni.h"
 #include "gemm/qgemm.h"
 
 namespace dllm {
@@ -45,6 +46,11 @@ const char* ActiveTargetName() {
   if (std::strcmp(name, hwy::TargetName(HWY_AVX3_DL)) == 0 && amx::Enabled() && amx::Usable()) {
     static const std::string with_amx = std::string(name) + "+AMX";
     return with_amx.c_str();
+  }
+  if (std::strcmp(name, hwy::TargetName(HWY_AVX2)) == 0 && avx_vnni::Enabled() &&
+      avx_vnni::Usable()) {
+    static const std::string with_vnni = std::string(name) + "+VNNI";
+    return with_vnni.c_str();
   }
   return name;
 }

@@ -15,8 +15,8 @@
 //        acc = fma(float(p) · d_g, s_g, acc)      (float(p) exact; the product rounds once)
 //        acc = fma(e_g, o_g, acc)                 (offset types only)
 //      y = acc, or y + acc with accumulate (one more rounding).
-//   Every target computes exactly these operations (VNNI: u8 = q_x + 128 times s8 q_w with the
-//   int32 accumulator started at −128·Σq_w; AMX: s8 × s8 tile matmuls of 16 rows × 16 columns
+//   Every target computes exactly these operations (VNNI, and AVX-VNNI in the AVX2 copy: u8 =
+//   q_x + 128 times s8 q_w with the int32 accumulator started at −128·Σq_w; AMX: s8 × s8 tile matmuls of 16 rows × 16 columns
 //   per group; AVX2 / AVX-512BW: |q_w| times sign-transferred q_x; portable: scalar), so
 //   results are bit-identical across targets and to ref::Linear.
 #pragma once
@@ -60,8 +60,9 @@ void Linear(const float* x, int64_t m, int64_t ldx, const WeightView& w, float* 
 
 // Highway targets compiled into the int8 path and supported by this CPU, best first (as
 // kernels::SupportedTargets), the target it dispatches to now ("AVX3_DL+AMX" when the AVX3_DL
-// copy runs its AMX kernel, see gemm/amx.h), and a process-wide override for tests (0 restores
-// the automatic choice; never while other threads run matmuls).
+// copy runs its AMX kernel, see gemm/amx.h; "AVX2+VNNI" when the AVX2 copy runs its AVX-VNNI
+// kernel, see gemm/avx_vnni.h), and a process-wide override for tests (0 restores the automatic
+// choice; never while other threads run matmuls).
 std::vector<int64_t> SupportedTargets();
 const char* TargetName(int64_t target);
 const char* ActiveTargetName();

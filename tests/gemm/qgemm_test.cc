@@ -9,7 +9,8 @@
 //   * against the f32 product of the dequantized weights, within the bound that the activation
 //     quantization implies (stated at ActivationBound).
 // DLLM_GEMM_TEST_TARGETS=AVX2 (a comma-separated list of target names) restricts the per-target
-// loops; ctest runs the int8 cases once more with only AVX2 (tests/gemm/CMakeLists.txt).
+// loops; ctest runs the int8 cases once more with only AVX2 and AVX2+VNNI
+// (tests/gemm/CMakeLists.txt).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -26,6 +27,7 @@
 
 #include "gemm/gemm.h"
 #include "gemm/amx.h"
+#include "gemm/avx_vnni.h"
 #include "gemm/convert.h"
 #include "gemm/qdecode.h"
 #include "gemm/qgemm.h"
@@ -51,12 +53,16 @@ bool IsK(GgmlType t) { return q8::GroupSize(t) == 16 || t == GgmlType::kQ4_K || 
 
 // ---- targets ---------------------------------------------------------------------------------
 
-// A Highway target of the int8 path and whether its AMX kernel runs (AVX3_DL on AMX CPUs is
-// tested both ways).
+// A Highway target of the int8 path and whether its extra kernel runs: AMX in the AVX3_DL copy
+// on AMX CPUs, AVX-VNNI in the AVX2 copy on CPUs with AVX-VNNI; both ways are tested.
 struct Target {
   int64_t target;
-  bool amx;
-  std::string Name() const { return std::string(q8::TargetName(target)) + (amx ? "+AMX" : ""); }
+  bool extra;
+  std::string Name() const {
+    const std::string name = q8::TargetName(target);
+    if (!extra) return name;
+    return name + (name == "AVX2" ? "+VNNI" : "+AMX");
+  }
 };
 
 const std::vector<Target>& Targets() {
@@ -64,7 +70,9 @@ const std::vector<Target>& Targets() {
     q8::SetTargetForTest(0);
     std::vector<Target> all, chosen;
     for (int64_t t : q8::SupportedTargets()) {
-      if (std::string(q8::TargetName(t)) == "AVX3_DL" && dllm::gemm::amx::Usable()) {
+      const std::string name = q8::TargetName(t);
+      if ((name == "AVX3_DL" && dllm::gemm::amx::Usable()) ||
+          (name == "AVX2" && dllm::gemm::avx_vnni::Usable())) {
         all.push_back({t, true});
       }
       all.push_back({t, false});
@@ -98,7 +106,8 @@ void ForEachTarget(const std::function<void(const std::string&)>& fn) {
   for (const Target& target : Targets()) {
     const std::string name = target.Name();
     q8::SetTargetForTest(target.target);
-    dllm::gemm::amx::SetEnabled(target.amx);
+    dllm::gemm::amx::SetEnabled(target.extra);
+    dllm::gemm::avx_vnni::SetEnabled(target.extra);
     INFO("target " << name);
     REQUIRE(std::string(q8::ActiveTargetName()) == name);
     fn(name);
@@ -106,6 +115,7 @@ void ForEachTarget(const std::function<void(const std::string&)>& fn) {
   }
   q8::SetTargetForTest(0);
   dllm::gemm::amx::SetEnabled(true);
+  dllm::gemm::avx_vnni::SetEnabled(true);
 }
 
 // ---- data ------------------------------------------------------------------------------------
