@@ -171,12 +171,24 @@ inline int64_t UnpackScratchBytes(int64_t k, int group) {
   return Align64(int64_t{kCols} * k) + 2 * Align64(int64_t{kCols} * (k / group) * 4);
 }
 
-#if HWY_TARGET == HWY_AVX3_DL || HWY_TARGET == HWY_AVX3
+#if HWY_TARGET == HWY_AVX3_DL || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX2
 
 #if HWY_TARGET == HWY_AVX3_DL
 #define DLLM_QUNPACK_ATTR __attribute__((target(HWY_TARGET_STR ",avx512vnni")))
 #else
 #define DLLM_QUNPACK_ATTR
+#endif
+
+#if HWY_TARGET == HWY_AVX2
+// Bytes of 0xff where bit i of `bits` is set, byte i for bit i (AVX2 has no mask registers).
+HWY_INLINE __m256i BitsToBytes(uint32_t bits) {
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(static_cast<int>(bits)),
+      _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3,
+                       3, 3, 3, 3, 3, 3, 3));
+  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
+  return _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+}
 #endif
 
 // The 32 int8 values [32t, 32t + 32) of one row (src: the row's first block of the chunk), as
@@ -199,7 +211,11 @@ DLLM_QUNPACK_ATTR HWY_INLINE __m256i Decode32(const uint8_t* src, int64_t t) {
     if constexpr (kType == GgmlType::kQ5_0 || kType == GgmlType::kQ5_1) {
       uint32_t qh;
       std::memcpy(&qh, b + kQs - 4, 4);  // bit j: bit 4 of value j
+#if HWY_TARGET == HWY_AVX2
+      v = _mm256_add_epi8(v, _mm256_and_si256(BitsToBytes(qh), _mm256_set1_epi8(16)));
+#else
       v = _mm256_mask_add_epi8(v, static_cast<__mmask32>(qh), v, _mm256_set1_epi8(16));
+#endif
     }
     if constexpr (kType == GgmlType::kQ4_0) v = _mm256_sub_epi8(v, _mm256_set1_epi8(8));
     if constexpr (kType == GgmlType::kQ5_0) v = _mm256_sub_epi8(v, _mm256_set1_epi8(16));
@@ -214,8 +230,13 @@ DLLM_QUNPACK_ATTR HWY_INLINE __m256i Decode32(const uint8_t* src, int64_t t) {
     v = _mm256_and_si256(v, low4);
     if constexpr (kType == GgmlType::kQ5_K) {
       const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 16));
-      const __mmask32 hi = _mm256_test_epi8_mask(qh, _mm256_set1_epi8(static_cast<char>(1 << g)));
-      v = _mm256_mask_add_epi8(v, hi, v, _mm256_set1_epi8(16));
+      const __m256i bit = _mm256_set1_epi8(static_cast<char>(1 << g));
+#if HWY_TARGET == HWY_AVX2
+      const __m256i hi = _mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit);
+      v = _mm256_add_epi8(v, _mm256_and_si256(hi, _mm256_set1_epi8(16)));
+#else
+      v = _mm256_mask_add_epi8(v, _mm256_test_epi8_mask(qh, bit), v, _mm256_set1_epi8(16));
+#endif
     }
     return v;
   } else {
@@ -233,6 +254,15 @@ DLLM_QUNPACK_ATTR HWY_INLINE __m256i Decode32(const uint8_t* src, int64_t t) {
     return _mm256_sub_epi8(_mm256_or_si256(lo, hi), _mm256_set1_epi8(32));
   }
 }
+
+// Type traits of the register decoders.
+template <GgmlType kType>
+constexpr int kGroupOf = kType == GgmlType::kQ6_K ? 16 : 32;
+template <GgmlType kType>
+constexpr bool kOffOf = kType == GgmlType::kQ4_1 || kType == GgmlType::kQ5_1 ||
+                        kType == GgmlType::kQ4_K || kType == GgmlType::kQ5_K;
+
+#if HWY_TARGET != HWY_AVX2
 
 // fp16 → f32 of the low 16 bits of each lane, exactly as quant::F16ToF32 (the hardware
 // conversion is exact; only a signaling NaN would come out quieted, so NaN lanes are rebuilt from
@@ -254,13 +284,6 @@ DLLM_QUNPACK_ATTR HWY_INLINE __m512 Negate(__m512 v) {
   return _mm512_castsi512_ps(
       _mm512_xor_si512(_mm512_castps_si512(v), _mm512_set1_epi32(static_cast<int>(0x80000000u))));
 }
-
-// Type traits of the register decoders.
-template <GgmlType kType>
-constexpr int kGroupOf = kType == GgmlType::kQ6_K ? 16 : 32;
-template <GgmlType kType>
-constexpr bool kOffOf = kType == GgmlType::kQ4_1 || kType == GgmlType::kQ5_1 ||
-                        kType == GgmlType::kQ4_K || kType == GgmlType::kQ5_K;
 
 // The s (and o) of every group of 16 consecutive weight rows starting at `base` (only the first
 // `valid` are read; the others get 0), one vector per group (gathered fields, the formulas of
@@ -347,7 +370,8 @@ DLLM_QUNPACK_ATTR void UnpackMetaSimd(const uint8_t* rows, size_t row_bytes, int
 // 16 register decodes, an 8×8 transpose of 4-byte words within the two 256-bit halves, 8 stores.
 template <GgmlType kType>
 DLLM_QUNPACK_ATTR void UnpackBlockSimd(const uint8_t* rows, size_t row_bytes, int cols,
-                                       int64_t k, uint8_t* HWY_RESTRICT dst) {
+                                       int64_t k, uint8_t* HWY_RESTRICT /*work*/,
+                                       uint8_t* HWY_RESTRICT dst) {
   constexpr int group = kType == GgmlType::kQ6_K ? 16 : 32;
   constexpr bool off = kType == GgmlType::kQ4_1 || kType == GgmlType::kQ5_1 ||
                        kType == GgmlType::kQ4_K || kType == GgmlType::kQ5_K;
@@ -401,13 +425,84 @@ DLLM_QUNPACK_ATTR void UnpackBlockSimd(const uint8_t* rows, size_t row_bytes, in
   }
 }
 
+#else  // HWY_AVX2
+
+// Decodes a column block (kCols = 8 columns) straight into the interleaved layout: per 32 values,
+// 8 register decodes and an 8×8 transpose of 4-byte words (row j: word j of every column), 8
+// stores, and −128·Σq per group from the same rows. s and o come from the scalar DecodeScales of
+// each column (work: ng floats each).
+template <GgmlType kType>
+void UnpackBlockSimd(const uint8_t* rows, size_t row_bytes, int cols, int64_t k,
+                     uint8_t* HWY_RESTRICT work, uint8_t* HWY_RESTRICT dst) {
+  constexpr int group = kGroupOf<kType>;
+  constexpr bool off = kOffOf<kType>;
+  constexpr int64_t gb = GroupBytes(group, off);
+  const int64_t ng = k / group;
+  auto* s = reinterpret_cast<float*>(work);
+  float* o = s + ng;
+  for (int c = 0; c < kCols; ++c) {
+    if (c < cols) {
+      DecodeScales(kType, rows + static_cast<size_t>(c) * row_bytes, k, s, o);
+    } else {
+      std::fill(s, s + 2 * ng, 0.0f);
+    }
+    for (int64_t g = 0; g < ng; ++g) {
+      uint8_t* meta = dst + g * gb + group * kCols;
+      std::memcpy(meta + 4 * kCols + 4 * c, &s[g], 4);
+      if (off) std::memcpy(meta + 8 * kCols + 4 * c, &o[g], 4);
+    }
+  }
+  const __m256i zero = _mm256_setzero_si256();
+  const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+  for (int64_t t = 0; t < k / 32; ++t) {
+    __m256i z[8];
+    for (int c = 0; c < 8; ++c) {
+      z[c] = c < cols ? Decode32<kType>(rows + static_cast<size_t>(c) * row_bytes, t) : zero;
+    }
+    // 8×8 transpose of 32-bit words: row j = word j of columns 0..7.
+    __m256i a[8], b[8];
+    for (int q = 0; q < 4; ++q) {
+      a[2 * q] = _mm256_unpacklo_epi32(z[2 * q], z[2 * q + 1]);
+      a[2 * q + 1] = _mm256_unpackhi_epi32(z[2 * q], z[2 * q + 1]);
+    }
+    for (int q = 0; q < 2; ++q) {
+      for (int h = 0; h < 2; ++h) {
+        b[4 * q + 2 * h] = _mm256_unpacklo_epi64(a[4 * q + h], a[4 * q + 2 + h]);
+        b[4 * q + 2 * h + 1] = _mm256_unpackhi_epi64(a[4 * q + h], a[4 * q + 2 + h]);
+      }
+    }
+    // b[4q + m] holds, per 128-bit lane l, word 4l + m of columns 4q..4q+3.
+    __m256i sum[2] = {zero, zero};
+    for (int j = 0; j < 8; ++j) {
+      const int m = j % 4;
+      const __m256i v = j < 4 ? _mm256_permute2x128_si256(b[m], b[4 + m], 0x20)
+                              : _mm256_permute2x128_si256(b[m], b[4 + m], 0x31);
+      const int64_t value = 32 * t + 4 * j, g = value / group;
+      _mm256_storeu_si256(
+          reinterpret_cast<__m256i*>(dst + g * gb + (value % group) / 4 * kCols * 4), v);
+      // Σ of each column's 4 signed bytes (1 · q pairs, then pairs of those).
+      sum[j * 4 / group] = _mm256_add_epi32(
+          sum[j * 4 / group], _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, v), ones16));
+    }
+    for (int p = 0; p < 32 / group; ++p) {
+      // −128 · Σq (used by the AVX-VNNI kernel only).
+      uint8_t* gp = dst + (32 * t / group + p) * gb;
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(gp + group * kCols),
+                          _mm256_mullo_epi32(sum[p], _mm256_set1_epi32(-128)));
+    }
+  }
+}
+
+#endif  // HWY_AVX2
+
 // The register-decoding unpacker for `type`, or false (Q2_K, Q3_K: the generic UnpackBlock).
 inline bool UnpackBlockFast(GgmlType type, const uint8_t* rows, size_t row_bytes, int cols,
-                            int64_t k, int, bool, uint8_t* HWY_RESTRICT, uint8_t* HWY_RESTRICT dst) {
+                            int64_t k, int, bool, uint8_t* HWY_RESTRICT work,
+                            uint8_t* HWY_RESTRICT dst) {
   switch (type) {
 #define DLLM_QUNPACK_CASE(T)                                                    \
   case T:                                                                       \
-    UnpackBlockSimd<T>(rows, row_bytes, cols, k, dst);                          \
+    UnpackBlockSimd<T>(rows, row_bytes, cols, k, work, dst);                    \
     return true;
     DLLM_QUNPACK_CASE(GgmlType::kQ4_0)
     DLLM_QUNPACK_CASE(GgmlType::kQ4_1)
