@@ -5,8 +5,8 @@
 //   f32   f32 × f32 → f32
 //   bf16  bf16 × bf16 → f32
 //   int8  u8 × s8 → s32
-// oneDNN uses the best ISA it may (AMX for bf16/int8 where present). For a VNNI-class yardstick
-// call LimitOnednnIsaToAvx512Vnni() first, in a process that has not run any oneDNN primitive yet
+// oneDNN uses the best ISA it may (AMX for bf16/int8 where present). For a VNNI- or AVX2-class
+// yardstick call LimitOnednnIsa() first, in a process that has not run any oneDNN primitive yet
 // (gemm_bench does this in a child process).
 #pragma once
 
@@ -27,10 +27,11 @@ struct Peaks {
 // Prints nothing. Takes a few seconds.
 Peaks MeasurePeaks(int threads, int reps = 5);
 
-// dnnl::set_max_cpu_isa(avx512_core_vnni): oneDNN then uses no AMX (and no AVX512-FP16/BF16
-// kernels beyond VNNI). Only possible before the process's first oneDNN primitive; returns false
-// when oneDNN refused.
-bool LimitOnednnIsaToAvx512Vnni();
+// dnnl::set_max_cpu_isa(isa) for isa "avx512_core_vnni" (no AMX, no AVX512-FP16/BF16 kernels
+// beyond VNNI), "avx2_vnni" (what an AVX2 client CPU with AVX-VNNI has) or "avx2". Only possible
+// before the process's first oneDNN primitive; returns false for another name or when oneDNN
+// refused.
+bool LimitOnednnIsa(const std::string& isa);
 
 // Seconds since an arbitrary epoch (steady clock).
 double Now();

@@ -2,19 +2,21 @@
 //
 // Peak, measured two ways on the threads given:
 //   - instruction peak: register-only loops of independent FMAs / dot products (AVX-512 f32,
-//     AVX-512 BF16, AVX512-VNNI int8, AMX bf16; AVX2 FMA where AVX-512 is absent) - what the cores
-//     issue at the clock they actually run at;
+//     AVX-512 BF16, AVX512-VNNI int8, AVX-VNNI int8 on 256 bits, AMX bf16; AVX2 FMA where
+//     AVX-512 is absent) - what the cores issue at the clock they actually run at;
 //   - oneDNN peak (benchmarks/common/peak.h, the yardstick shared by every dllm benchmark): the
 //     best large oneDNN matmul per type (f32, bf16, u8×s8 int8) with oneDNN's best ISA (AMX
 //     here), and again in a child process with oneDNN limited to AVX512_CORE_VNNI, the peak a
-//     VNNI kernel can be judged against.
+//     VNNI kernel can be judged against (with --int8-target AVX2 or AVX2+VNNI: limited to AVX2
+//     or AVX2_VNNI, what an AVX2 client CPU has).
 // Then Linear / LinearT / Sgemm at the DiffusionGemma shapes, best of --reps runs, as GFLOP/s and
 // as a fraction of the peaks. Quantized weights: the int8 path against both int8 peaks, and the
-// f32 dequantized-tile path against the f32 peak.
+// f32 dequantized-tile path against the f32 peak. --int8-target runs the int8 path on one of its
+// kernels (AVX2, AVX2+VNNI, AVX3, AVX3_DL, AVX3_DL+AMX: what a CPU of that class runs).
 //
 // Usage: gemm_bench [--threads N] [--reps R] [--no-head] [--head-n N] [--types Q8_0,Q4_K,...]
 //                   [--no-float] [--ms 256,16] [--no-tiles] [--experts-only]
-//                   [--peaks-only [--vnni]] [--skip-peaks]
+//                   [--int8-target NAME] [--peaks-only [--isa ISA]] [--skip-peaks]
 #include <omp.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -31,6 +33,8 @@
 #include <immintrin.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "gemm/amx.h"
+#include "gemm/avx_vnni.h"
 #include "gemm/gemm.h"
 #include "gemm/qgemm.h"
 #include "peak.h"
@@ -64,6 +68,8 @@ double BestSeconds(int reps, F&& run) {
 // ---- instruction peak ------------------------------------------------------------------------
 
 constexpr int kChains = 16;  // independent accumulators: > latency × ports, so issue-bound
+// With 256-bit registers (16 of them under VEX) 16 chains plus the operands would spill.
+constexpr int kChainsYmm = 12;
 
 __attribute__((target("avx512f"))) float FmaLoopAvx512(int64_t iters) {
   __m512 acc[kChains];
@@ -95,14 +101,14 @@ __attribute__((target("avx512f,avx512bf16"))) float DpbfLoopAvx512(int64_t iters
 }
 
 __attribute__((target("avx2,fma"))) float FmaLoopAvx2(int64_t iters) {
-  __m256 acc[kChains];
-  for (int j = 0; j < kChains; ++j) acc[j] = _mm256_set1_ps(0.001f * j);
+  __m256 acc[kChainsYmm];
+  for (int j = 0; j < kChainsYmm; ++j) acc[j] = _mm256_set1_ps(0.001f * j);
   const __m256 a = _mm256_set1_ps(0.9999f), b = _mm256_set1_ps(1e-6f);
   for (int64_t i = 0; i < iters; ++i) {
-    for (int j = 0; j < kChains; ++j) acc[j] = _mm256_fmadd_ps(acc[j], a, b);
+    for (int j = 0; j < kChainsYmm; ++j) acc[j] = _mm256_fmadd_ps(acc[j], a, b);
   }
   __m256 s = acc[0];
-  for (int j = 1; j < kChains; ++j) s = _mm256_add_ps(s, acc[j]);
+  for (int j = 1; j < kChainsYmm; ++j) s = _mm256_add_ps(s, acc[j]);
   float out[8];
   _mm256_storeu_ps(out, s);
   return out[0] + out[7];
@@ -196,11 +202,42 @@ __attribute__((target("avx512f,avx512vnni"))) float DpbusdLoopAvx512(int64_t ite
   return static_cast<float>(out[0] + out[15]);
 }
 
+__attribute__((target("avx2,avxvnni"))) float DpbusdLoopAvxVnni(int64_t iters) {
+  // Named accumulators and inline assembly: with an array, or with the intrinsic, GCC 12 keeps
+  // accumulators in memory (a load and a store per instruction).
+  __m256i c0 = _mm256_set1_epi32(0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0,
+          c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+  const __m256i a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(-2);
+#define DLLM_DPBUSD_YMM(c) __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(c) : "x"(a), "x"(b))
+  for (int64_t i = 0; i < iters; ++i) {
+    DLLM_DPBUSD_YMM(c0);
+    DLLM_DPBUSD_YMM(c1);
+    DLLM_DPBUSD_YMM(c2);
+    DLLM_DPBUSD_YMM(c3);
+    DLLM_DPBUSD_YMM(c4);
+    DLLM_DPBUSD_YMM(c5);
+    DLLM_DPBUSD_YMM(c6);
+    DLLM_DPBUSD_YMM(c7);
+    DLLM_DPBUSD_YMM(c8);
+    DLLM_DPBUSD_YMM(c9);
+    DLLM_DPBUSD_YMM(c10);
+    DLLM_DPBUSD_YMM(c11);
+  }
+#undef DLLM_DPBUSD_YMM
+  const __m256i s = _mm256_add_epi32(
+      _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(c0, c1), _mm256_add_epi32(c2, c3)),
+                       _mm256_add_epi32(_mm256_add_epi32(c4, c5), _mm256_add_epi32(c6, c7))),
+      _mm256_add_epi32(_mm256_add_epi32(c8, c9), _mm256_add_epi32(c10, c11)));
+  int32_t out[8];
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), s);
+  return static_cast<float>(out[0] + out[7]);
+}
+
 struct Peak {
-  double f32_instr = 0, bf16_instr = 0, vnni_instr = 0, amx_instr = 0;  // instruction peak
+  double f32_instr = 0, bf16_instr = 0, vnni_instr = 0, avx_vnni_instr = 0, amx_instr = 0;
   double amx_int8_k64 = 0, amx_int8_k32 = 0;  // AMX int8 instruction loops (GOP/s)
   dllm::bench::Peaks best;  // oneDNN, best ISA (AMX here)
-  dllm::bench::Peaks vnni;  // oneDNN limited to AVX512_CORE_VNNI (0 when unavailable)
+  dllm::bench::Peaks vnni;  // oneDNN limited to the int8 target's ISA class (0 when unavailable)
 };
 
 void PrintPeaks(const char* label, const dllm::bench::Peaks& p) {
@@ -210,11 +247,12 @@ void PrintPeaks(const char* label, const dllm::bench::Peaks& p) {
               p.int8_shape.c_str(), p.isa.c_str());
 }
 
-// The VNNI-limited oneDNN peaks from a child process (set_max_cpu_isa works only before the
+// The oneDNN peaks limited to `isa` from a child process (set_max_cpu_isa works only before the
 // first primitive, and this process has created some).
-dllm::bench::Peaks VnniPeaksFromChild(const char* self, int threads, int reps) {
+dllm::bench::Peaks LimitedPeaksFromChild(const char* self, const std::string& isa, int threads,
+                                         int reps) {
   dllm::bench::Peaks p;
-  const std::string cmd = std::string(self) + " --peaks-only --vnni --threads " +
+  const std::string cmd = std::string(self) + " --peaks-only --isa " + isa + " --threads " +
                           std::to_string(threads) + " --reps " + std::to_string(reps);
   FILE* f = popen(cmd.c_str(), "r");
   if (f == nullptr) return p;
@@ -234,18 +272,21 @@ dllm::bench::Peaks VnniPeaksFromChild(const char* self, int threads, int reps) {
   return p;
 }
 
-Peak MeasurePeak(const char* self, int threads, int reps) {
+Peak MeasurePeak(const char* self, const std::string& limited_isa, int threads, int reps) {
   Peak p;
   if (__builtin_cpu_supports("avx512f")) {
     p.f32_instr = LoopGflops(reps, FmaLoopAvx512, kChains * 16 * 2);
   } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    p.f32_instr = LoopGflops(reps, FmaLoopAvx2, kChains * 8 * 2);
+    p.f32_instr = LoopGflops(reps, FmaLoopAvx2, kChainsYmm * 8 * 2);
   }
   if (__builtin_cpu_supports("avx512bf16")) {
     p.bf16_instr = LoopGflops(reps, DpbfLoopAvx512, kChains * 16 * 4);
   }
   if (__builtin_cpu_supports("avx512vnni")) {
     p.vnni_instr = LoopGflops(reps, DpbusdLoopAvx512, kChains * 64 * 2);
+  }
+  if (__builtin_cpu_supports("avxvnni")) {
+    p.avx_vnni_instr = LoopGflops(reps, DpbusdLoopAvxVnni, 12 * 32 * 2);
   }
   if (__builtin_cpu_supports("amx-bf16") && RequestAmx()) {
     p.amx_instr = LoopGflops(reps, AmxLoop<false, 64>, 4.0 * 16 * 16 * 32 * 2, 2'000'000);
@@ -254,7 +295,7 @@ Peak MeasurePeak(const char* self, int threads, int reps) {
     p.amx_int8_k64 = LoopGflops(reps, AmxLoop<true, 64>, 4.0 * 16 * 16 * 64 * 2, 2'000'000);
     p.amx_int8_k32 = LoopGflops(reps, AmxLoop<true, 32>, 4.0 * 16 * 16 * 32 * 2, 2'000'000);
   }
-  p.vnni = VnniPeaksFromChild(self, threads, reps);
+  p.vnni = LimitedPeaksFromChild(self, limited_isa, threads, reps);
   p.best = dllm::bench::MeasurePeaks(threads, reps);
   return p;
 }
@@ -392,10 +433,11 @@ std::vector<uint8_t> RandomBlocks(const QType& t, int64_t n, int64_t k) {
   return w;
 }
 
-void QuantHeader(bool tiles) {
+// Columns: the int8 path against the best-ISA int8 peak and against the limited one (label).
+void QuantHeader(bool tiles, const char* limited) {
   std::printf("  %-5s %-14s %-24s %9s %8s %8s", "type", "", "", "int8", "%int8", "%int8");
   if (tiles) std::printf(" %9s %6s", "f32 tiles", "%f32");
-  std::printf("\n  %-5s %-14s %-24s %9s %8s %8s", "", "", "", "GFLOP/s", "AMX pk", "VNNI pk");
+  std::printf("\n  %-5s %-14s %-24s %9s %8s %8s", "", "", "", "GFLOP/s", "best pk", limited);
   if (tiles) std::printf(" %9s %6s", "GFLOP/s", "pk");
   std::printf("\n");
 }
@@ -429,7 +471,8 @@ void QuantRow(int reps, const QType& t, const char* what, int64_t m, int64_t k, 
 int main(int argc, char** argv) {
   int threads = 2, reps = 5;
   int64_t head_n = 262144;
-  bool head = true, peaks_only = false, vnni = false, run_float = true, skip_peaks = false;
+  bool head = true, peaks_only = false, run_float = true, skip_peaks = false;
+  std::string peaks_isa, int8_target;
   bool run_tiles = true, experts_only = false, amx = true;
   std::vector<int64_t> quant_ms = {256, 16};
   std::string types = "all";
@@ -464,8 +507,10 @@ int main(int argc, char** argv) {
       run_float = false;
     } else if (a == "--peaks-only") {
       peaks_only = true;
-    } else if (a == "--vnni") {
-      vnni = true;
+    } else if (a == "--isa" && i + 1 < argc) {  // with --peaks-only
+      peaks_isa = argv[++i];
+    } else if (a == "--int8-target" && i + 1 < argc) {
+      int8_target = argv[++i];
     } else if (a == "--skip-peaks") {  // development: no peak runs, fractions meaningless
       skip_peaks = true;
     } else {
@@ -473,42 +518,74 @@ int main(int argc, char** argv) {
                    "usage: gemm_bench [--threads N] [--reps R] [--no-head] [--head-n N]\n"
                    "                  [--types Q8_0,Q4_K,...|all] [--no-float]\n"
                    "                  [--ms 256,16] [--no-tiles] [--experts-only]\n"
-                   "                  [--peaks-only [--vnni]]\n");
+                   "                  [--int8-target AVX2|AVX2+VNNI|AVX3|AVX3_DL|AVX3_DL+AMX]\n"
+                   "                  [--peaks-only [--isa avx512_core_vnni|avx2_vnni|avx2]]\n");
       return 2;
     }
   }
   omp_set_num_threads(threads);
   if (peaks_only) {
     // Machine-readable, for the parent's VNNI yardstick (see VnniPeaksFromChild).
-    if (vnni && !dllm::bench::LimitOnednnIsaToAvx512Vnni()) return 1;
+    if (!peaks_isa.empty() && !dllm::bench::LimitOnednnIsa(peaks_isa)) return 1;
     const dllm::bench::Peaks pk = dllm::bench::MeasurePeaks(threads, reps);
-    std::printf("PEAKS %.3f %s %.3f %s %.3f %s %s\n", pk.f32, pk.f32_shape.c_str(), pk.bf16,
-                pk.bf16_shape.c_str(), pk.int8, pk.int8_shape.c_str(), pk.isa.c_str());
+    // "-" for the shape of a type oneDNN has no matmul for (the parent reads 7 fields).
+    auto shape = [](const std::string& v) { return v.empty() ? std::string("-") : v; };
+    std::printf("PEAKS %.3f %s %.3f %s %.3f %s %s\n", pk.f32, shape(pk.f32_shape).c_str(), pk.bf16,
+                shape(pk.bf16_shape).c_str(), pk.int8, shape(pk.int8_shape).c_str(),
+                pk.isa.c_str());
     return 0;
   }
   std::printf("gemm_bench: %d threads, best of %d runs, oneDNN %d.%d.%d\n\n", threads, reps,
               dnnl::version()->major, dnnl::version()->minor, dnnl::version()->patch);
 
+  if (!amx) dllm::gemm::amx::SetEnabled(false);
+  // The int8 path's kernel (--int8-target) and the oneDNN ISA class it is judged against.
+  std::string limited_isa = "avx512_core_vnni";
+  if (!int8_target.empty()) {
+    const size_t plus = int8_target.find('+');
+    const std::string base = int8_target.substr(0, plus);
+    const std::string extra = plus == std::string::npos ? "" : int8_target.substr(plus);
+    int64_t target = 0;
+    for (int64_t t : dllm::gemm::q8::SupportedTargets()) {
+      if (base == dllm::gemm::q8::TargetName(t)) target = t;
+    }
+    const bool ok = target != 0 &&
+                    (extra.empty() ||
+                     (extra == "+AMX" && base == "AVX3_DL" && dllm::gemm::amx::Usable()) ||
+                     (extra == "+VNNI" && base == "AVX2" && dllm::gemm::avx_vnni::Usable()));
+    if (!ok) {
+      std::fprintf(stderr, "gemm_bench: int8 target %s is not available on this CPU\n",
+                   int8_target.c_str());
+      return 2;
+    }
+    dllm::gemm::q8::SetTargetForTest(target);
+    dllm::gemm::amx::SetEnabled(!extra.empty());
+    dllm::gemm::avx_vnni::SetEnabled(!extra.empty());
+    if (base == "AVX2") limited_isa = extra.empty() ? "avx2" : "avx2_vnni";
+  }
+  const std::string limited_label = "(" + limited_isa + ")";
+
   std::printf("Peak\n");
   Peak p;
-  if (!skip_peaks) p = MeasurePeak(argv[0], threads, reps);
+  if (!skip_peaks) p = MeasurePeak(argv[0], limited_isa, threads, reps);
   std::printf("  instruction peak (loops):  f32 FMA %7.1f  bf16 dot %7.1f  VNNI int8 %7.1f  "
-              "AMX bf16 %7.1f GFLOP/s\n",
-              p.f32_instr, p.bf16_instr, p.vnni_instr, p.amx_instr);
+              "AVX-VNNI int8 %7.1f  AMX bf16 %7.1f GFLOP/s\n",
+              p.f32_instr, p.bf16_instr, p.vnni_instr, p.avx_vnni_instr, p.amx_instr);
   PrintPeaks("(best ISA)", p.best);
-  PrintPeaks("(AVX512_CORE_VNNI)", p.vnni);
+  PrintPeaks(limited_label.c_str(), p.vnni);
   std::printf("  (f32/bf16 percentages are of the best-ISA oneDNN peak of the same type; int8 of "
               "both int8 peaks)\n");
   if (p.amx_int8_k64 > 0) PrintAmxInt8Ceiling(p, reps);
 
   {
-    std::printf("\nQuantized weights: Linear y = x·Wᵀ, int8 path (default) and f32 dequantized "
-                "tiles (int8_quantized=false)\n");
+    std::printf("\nQuantized weights: Linear y = x·Wᵀ, int8 path (default; kernel %s) and f32 "
+                "dequantized tiles (int8_quantized=false)\n",
+                dllm::gemm::q8::ActiveTargetName());
     Options tiles_options, int8_options;
     tiles_options.int8_quantized = false;
     int8_options.int8_amx = amx;
     Context int8_ctx(int8_options), tiles_ctx(tiles_options);
-    QuantHeader(true);
+    QuantHeader(true, limited_isa == "avx512_core_vnni" ? "VNNI pk" : limited_isa.c_str());
     for (const QType& t : kQTypes) {
       if (types != "all" && ("," + types + ",").find(std::string(",") + t.name + ",") ==
                                 std::string::npos) {
