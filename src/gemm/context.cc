@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "gemm/cpu.h"
 #include "util/error.h"
 
 namespace dllm {
@@ -29,6 +30,7 @@ void* ScratchBuffer::Get(size_t bytes, int64_t* growths) {
 }
 
 Context::Impl::Impl(const Options& o) : options(o) {
+  ApplyCpuLimit();  // DLLM_CPU, before this process's first oneDNN primitive
   if (o.row_block <= 0 || o.linear_tile_rows <= 0 || o.linear_t_tile_rows <= 0 ||
       o.linear_t_bf16_chunk <= 0 || o.int8_tile_cols <= 0) {
     Throw(ErrorCode::kInvalidArgument, "gemm::Options: block and tile sizes must be positive");

@@ -122,6 +122,16 @@ void ConvertRowsToBf16(const float* x, int64_t rows, int64_t cols, int64_t ldx, 
   for (int64_t r = 0; r < rows; ++r) RowToBf16(x + r * ldx, dst + r * cols, cols);
 }
 
+void RoundRowsToBf16Values(const float* x, int64_t rows, int64_t cols, int64_t ldx, float* dst) {
+#pragma omp parallel for schedule(static) if (rows * cols >= kParallelMin)
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      const uint32_t u = static_cast<uint32_t>(F32ToBf16(x[r * ldx + c])) << 16;
+      std::memcpy(dst + r * cols + c, &u, sizeof(u));
+    }
+  }
+}
+
 bool CanDequantize(GgmlType type) {
   return type == GgmlType::kF16 || quant::CanDequantize(type);
 }

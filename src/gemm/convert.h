@@ -24,6 +24,11 @@ inline uint16_t F32ToBf16(float f) {
 // OpenMP team.
 void ConvertRowsToBf16(const float* x, int64_t rows, int64_t cols, int64_t ldx, uint16_t* dst);
 
+// dst[r × cols + c] = x[r × ldx + c] rounded to bf16 and widened back to f32 (the value a bf16
+// matmul multiplies; dst may equal x when ldx == cols). For CPUs without bf16 matmuls, which
+// multiply these values in f32 instead: the products are the same (exact in f32).
+void RoundRowsToBf16Values(const float* x, int64_t rows, int64_t cols, int64_t ldx, float* dst);
+
 // Whether DequantizeRows can decode `type` (F16 and the GGUF block types of src/quant).
 bool CanDequantize(GgmlType type);
 

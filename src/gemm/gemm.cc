@@ -2,10 +2,13 @@
 #include "gemm/gemm.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "gemm/backends.h"
 #include "gemm/convert.h"
+#include "gemm/cpu.h"
 #include "gemm/qgemm.h"
 #include "util/error.h"
 
@@ -99,6 +102,16 @@ void LinearT(Context& ctx, const float* x, int64_t m, int64_t ldx, const WeightV
 
 namespace {
 
+// dst[r × cols + c] = the f32 value of bf16 src[r × ld + c].
+void WidenBf16(const uint16_t* src, int64_t rows, int64_t cols, int64_t ld, float* dst) {
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      const uint32_t u = static_cast<uint32_t>(src[r * ld + c]) << 16;
+      std::memcpy(dst + r * cols + c, &u, sizeof(u));
+    }
+  }
+}
+
 void GeneralGemm(const char* name, dnnl::memory::data_type type, Context& ctx, int64_t m,
                  int64_t n, int64_t k, const void* a, int64_t lda, bool trans_a, const void* b,
                  int64_t ldb, bool trans_b, float* c, int64_t ldc, float alpha, float beta) {
@@ -153,9 +166,25 @@ void Sgemm(Context& ctx, int64_t m, int64_t n, int64_t k, const float* a, int64_
               trans_b, c, ldc, alpha, beta);
 }
 
+bool Bf16MatmulAvailable() { return Bf16MatmulSupported(); }
+
 void GemmBf16(Context& ctx, int64_t m, int64_t n, int64_t k, const uint16_t* a, int64_t lda,
               bool trans_a, const uint16_t* b, int64_t ldb, bool trans_b, float* c, int64_t ldc,
               float alpha, float beta) {
+  if (!Bf16MatmulSupported() && m > 0 && n > 0 && k > 0 && a != nullptr && b != nullptr) {
+    // The same products in f32 (bf16 → f32 is exact): the operands widened, stored densely.
+    const int64_t a_rows = trans_a ? k : m, a_cols = trans_a ? m : k;
+    const int64_t b_rows = trans_b ? n : k, b_cols = trans_b ? k : n;
+    if (lda >= a_cols && ldb >= b_cols) {
+      std::vector<float> a32(static_cast<size_t>(a_rows * a_cols));
+      std::vector<float> b32(static_cast<size_t>(b_rows * b_cols));
+      WidenBf16(a, a_rows, a_cols, lda, a32.data());
+      WidenBf16(b, b_rows, b_cols, ldb, b32.data());
+      GeneralGemm("GemmBf16", dnnl::memory::data_type::f32, ctx, m, n, k, a32.data(), a_cols,
+                  trans_a, b32.data(), b_cols, trans_b, c, ldc, alpha, beta);
+      return;
+    }
+  }
   GeneralGemm("GemmBf16", dnnl::memory::data_type::bf16, ctx, m, n, k, a, lda, trans_a, b, ldb,
               trans_b, c, ldc, alpha, beta);
 }

@@ -8,8 +8,11 @@
 //
 // Numerics. F32 weights: f32 products, f32 accumulation. BF16 weights: the activation rows are
 // rounded to bf16 (round to nearest even), products and accumulation in f32, so each product
-// carries a relative error of at most 2^-8 from the activation rounding. F16 weights, and Linear
-// with Options::int8_quantized off: rows are dequantized exactly to f32, then as for F32.
+// carries a relative error of at most 2^-8 from the activation rounding. On CPUs without bf16
+// matmuls (Bf16MatmulAvailable false: AVX2-only) every bf16 product of this header is formed in
+// f32 from the same bf16-rounded values (exact in f32, so the products are identical; only the
+// order of the f32 sums may differ, as it does between oneDNN's kernels). F16 weights, and
+// Linear with Options::int8_quantized off: rows are dequantized exactly to f32, then as for F32.
 // LinearT with F16 or block-quantized weights (the self-conditioning product over a quantized
 // embedding): rows are dequantized exactly, then — with Options::linear_t_bf16_tiles (default)
 // — the dequantized tile and the activations are rounded to bf16 and multiplied as for BF16
@@ -138,9 +141,15 @@ void Sgemm(Context& ctx, int64_t m, int64_t n, int64_t k, const float* a, int64_
            bool trans_a, const float* b, int64_t ldb, bool trans_b, float* c, int64_t ldc,
            float alpha, float beta);
 
+// Whether this CPU runs bf16 matmuls (oneDNN has them from AVX512_CORE on; not on AVX2-only
+// CPUs, or under DLLM_CPU=avx2, see gemm/cpu.h). Without them the bf16 products are formed in
+// f32 from the same bf16 values (see Numerics above); the model also keeps attention in f32.
+bool Bf16MatmulAvailable();
+
 // Sgemm with bf16 operands (raw bit patterns): products of the bf16 values are exact in f32,
-// accumulation and c are f32 (oneDNN's bf16 matmul; AMX or AVX512-BF16 where present). Same
-// layouts, arguments and errors as Sgemm.
+// accumulation and c are f32 (oneDNN's bf16 matmul; AMX or AVX512-BF16 where present; without
+// Bf16MatmulAvailable the operands are widened to f32, which gives the same products, and
+// multiplied as by Sgemm). Same layouts, arguments and errors as Sgemm.
 void GemmBf16(Context& ctx, int64_t m, int64_t n, int64_t k, const uint16_t* a, int64_t lda,
               bool trans_a, const uint16_t* b, int64_t ldb, bool trans_b, float* c, int64_t ldc,
               float alpha, float beta);

@@ -3,6 +3,7 @@
 
 #include "gemm/backends.h"
 #include "gemm/convert.h"
+#include "gemm/cpu.h"
 #include "gemm/qgemm.h"
 
 namespace dllm {
@@ -79,6 +80,33 @@ void MatmulKxN(Context::Impl& ctx, dt type, const void* a, int64_t m, int64_t ld
   ctx.Matmul(key, call);
 }
 
+// Linear with BF16 weights where oneDNN has no bf16 matmul (AVX2-only CPUs): the bf16 matmul's
+// own products in f32 — activation rows rounded to bf16 values (a row block at a time), weight
+// rows widened to f32 a tile at a time (exact), f32 matmuls.
+void LinearBf16Emulated(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx,
+                        const WeightView& w, float* y, int64_t ldy, bool accumulate) {
+  const Options& o = ctx.options;
+  const int64_t block = std::min(o.row_block, m);
+  const int64_t tile_rows = std::min(o.linear_tile_rows, w.n);
+  auto* act = static_cast<float*>(ctx.act_scratch.Get(
+      static_cast<size_t>(block * w.k) * sizeof(float), &ctx.scratch_growths));
+  auto* tile = static_cast<float*>(ctx.tile_scratch.Get(
+      static_cast<size_t>(tile_rows * w.k) * sizeof(float), &ctx.scratch_growths));
+  const auto* wbytes = static_cast<const uint8_t*>(w.data);
+  const size_t row_bytes = static_cast<size_t>(w.k) * sizeof(uint16_t);
+  for (int64_t r0 = 0; r0 < m; r0 += block) {
+    const int64_t rows = std::min(block, m - r0);
+    RoundRowsToBf16Values(x + r0 * ldx, rows, w.k, ldx, act);
+    for (int64_t n0 = 0; n0 < w.n; n0 += tile_rows) {
+      const int64_t cols = std::min(tile_rows, w.n - n0);
+      DequantizeRows(GgmlType::kBF16, wbytes + static_cast<size_t>(n0) * row_bytes, row_bytes,
+                     cols, w.k, tile);
+      F32Rows(ctx, act, rows, w.k, tile, cols, w.k, w.k, /*trans_b=*/true, y + r0 * ldy + n0, ldy,
+              accumulate);
+    }
+  }
+}
+
 }  // namespace
 
 void LinearOnednn(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const WeightView& w,
@@ -86,6 +114,10 @@ void LinearOnednn(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, co
   if (w.type == GgmlType::kF32) {
     F32Rows(ctx, x, m, ldx, static_cast<const float*>(w.data), w.n, w.k, w.k, /*trans_b=*/true,
             y, ldy, accumulate);
+    return;
+  }
+  if (!Bf16MatmulSupported()) {
+    LinearBf16Emulated(ctx, x, m, ldx, w, y, ldy, accumulate);
     return;
   }
   // BF16: activation rows are rounded to bf16 one block at a time, which bounds the scratch to
@@ -134,6 +166,11 @@ void LinearTOnednn(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx,
     MatmulKxN(ctx, dt::f32, x, m, ldx, w.data, w.n, w.k, w.k, y, ldy, /*sum=*/false);
     return;
   }
+  if (!Bf16MatmulSupported()) {  // the same products in f32 (LinearTDequant's emulation)
+    const size_t row_bytes = static_cast<size_t>(w.k) * sizeof(uint16_t);
+    LinearTDequant(ctx, x, m, ldx, w, row_bytes, y, ldy);
+    return;
+  }
   // BF16: convert (row block × reduction chunk) pieces of x and accumulate chunk by chunk, so
   // the scratch stays bounded even for a vocabulary-wide reduction.
   const Options& o = ctx.options;
@@ -175,7 +212,11 @@ void LinearTDequant(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx,
   // Tiles along the reduction dimension (weight rows); the first overwrites y, later ones add.
   // Block types in bf16 mode decode straight to bf16 (no f32 tile), in tiles of
   // linear_t_bf16_tile_rows rows: longer reductions per matmul call, the same scratch size.
-  const bool bf16 = ctx.options.linear_t_bf16_tiles;
+  // BF16 weights always multiply as bf16 (LinearTOnednn's numerics); without bf16 matmuls
+  // (AVX2-only CPUs) the bf16 products are formed in f32 from bf16-rounded values (emulate16).
+  const bool want16 = ctx.options.linear_t_bf16_tiles || w.type == GgmlType::kBF16;
+  const bool bf16 = want16 && Bf16MatmulSupported();
+  const bool emulate16 = want16 && !bf16;
   const bool direct16 = bf16 && q8::Supported(w.type);
   const int64_t tile_rows =
       std::min(direct16 ? ctx.options.linear_t_bf16_tile_rows : ctx.options.linear_t_tile_rows, w.n);
@@ -190,6 +231,10 @@ void LinearTDequant(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx,
                              static_cast<size_t>(m * tile_rows) * sizeof(uint16_t),
                              &ctx.scratch_growths))
                        : nullptr;
+  float* act32 = emulate16 ? static_cast<float*>(ctx.act_scratch.Get(
+                                 static_cast<size_t>(m * tile_rows) * sizeof(float),
+                                 &ctx.scratch_growths))
+                           : nullptr;
   const auto* wbytes = static_cast<const uint8_t*>(w.data);
   for (int64_t n0 = 0; n0 < w.n; n0 += tile_rows) {
     const int64_t rows = std::min(tile_rows, w.n - n0);
@@ -206,6 +251,12 @@ void LinearTDequant(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx,
       continue;
     }
     DequantizeRows(w.type, tile_bytes, row_bytes, rows, w.k, tile);
+    if (emulate16) {
+      if (w.type != GgmlType::kBF16) RoundRowsToBf16Values(tile, rows, w.k, w.k, tile);
+      RoundRowsToBf16Values(x + n0, m, rows, ldx, act32);
+      MatmulKxN(ctx, dt::f32, act32, m, rows, tile, rows, w.k, w.k, y, ldy, /*sum=*/n0 > 0);
+      continue;
+    }
     MatmulKxN(ctx, dt::f32, x + n0, m, ldx, tile, rows, w.k, w.k, y, ldy, /*sum=*/n0 > 0);
   }
 }

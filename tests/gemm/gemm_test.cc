@@ -3,13 +3,17 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "gemm/amx.h"
+#include "gemm/avx_vnni.h"
 #include "gemm/gemm.h"
+#include "gemm/qgemm.h"
 #include "util/error.h"
 #include "util/rng.h"
 
@@ -551,6 +555,26 @@ TEST_CASE("Sgemm with k == 0 scales c by beta") {
   c = {1, 2, 3, 4};
   dllm::gemm::Sgemm(ctx, 2, 2, 0, &dummy, 1, false, &dummy, 2, false, c.data(), 2, 1.0f, 2.0f);
   CHECK(c == std::vector<float>{2, 4, 6, 8});
+}
+
+TEST_CASE("DLLM_CPU limits the kernels (ctest runs the suites again under avx2 and avx2_vnni)") {
+  // Under a limit every other test case here runs the fallbacks: bf16 products formed in f32
+  // (no bf16 matmul below AVX512_CORE) and the AVX2 int8 kernels. This case pins that the limit
+  // took effect, so those runs cannot silently test the native paths.
+  Context ctx;  // the first Context applies DLLM_CPU
+  const char* env = std::getenv("DLLM_CPU");
+  const std::string cpu = env == nullptr ? "" : env;
+  std::printf("gemm_test: DLLM_CPU=%s, bf16 matmuls %s, int8 kernel %s\n", cpu.c_str(),
+              dllm::gemm::Bf16MatmulAvailable() ? "yes" : "no",
+              dllm::gemm::q8::ActiveTargetName());
+  if (cpu == "avx2" || cpu == "avx2_vnni") {
+    CHECK_FALSE(dllm::gemm::Bf16MatmulAvailable());
+    const std::string want =
+        cpu == "avx2_vnni" && dllm::gemm::avx_vnni::Usable() ? "AVX2+VNNI" : "AVX2";
+    CHECK(std::string(dllm::gemm::q8::ActiveTargetName()) == want);
+  } else if (cpu == "avx512") {
+    CHECK(std::string(dllm::gemm::q8::ActiveTargetName()).find("AMX") == std::string::npos);
+  }
 }
 
 TEST_CASE("Primitives and scratch are reused after warm-up") {

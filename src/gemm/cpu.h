@@ -1,0 +1,25 @@
+// What the CPU (as oneDNN and dllm's kernels see it) can do, and the DLLM_CPU limit. Internal to
+// src/gemm, except Bf16MatmulAvailable, which gemm.h re-exports.
+//
+// DLLM_CPU (environment variable, read once, when the first gemm::Context is created) makes dllm
+// run as on a smaller CPU, for reproducing a user's machine or testing the fallbacks:
+//   avx2       Highway kernels up to AVX2, no AVX-VNNI, no AMX; oneDNN up to AVX2
+//   avx2_vnni  the same with the AVX-VNNI int8 kernel (where the CPU has it); oneDNN AVX2_VNNI
+//   avx512     Highway kernels up to AVX3_DL, no AMX; oneDNN up to AVX512_CORE_VNNI
+// Unset, empty or "native": everything the CPU has. Another value throws kInvalidArgument from
+// the Context constructor. oneDNN honours a limit only before its first primitive in the process:
+// if the application ran oneDNN before, its ISA stays unlimited (dllm's own kernels are limited).
+#pragma once
+
+namespace dllm {
+namespace gemm {
+
+// Applies DLLM_CPU (once per process; later calls return at once). Throws on a bad value.
+void ApplyCpuLimit();
+
+// Whether oneDNN can run bf16 matmuls here (AVX512_CORE and later; an AVX2-only CPU cannot),
+// checked once by creating one.
+bool Bf16MatmulSupported();
+
+}  // namespace gemm
+}  // namespace dllm
