@@ -10,6 +10,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "gemm/cpu.h"
+
 namespace dllm::bench {
 
 double Now() {
@@ -91,6 +93,7 @@ std::string IsaName(dnnl::cpu_isa isa) {
 }  // namespace
 
 Peaks MeasurePeaks(int threads, int reps) {
+  dllm::gemm::ApplyCpuLimit();  // DLLM_CPU: the yardstick of the CPU class being run as
   omp_set_num_threads(threads);
   Peaks p;
   p.threads = threads;

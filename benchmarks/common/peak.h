@@ -24,6 +24,7 @@ struct Peaks {
 };
 
 // Runs the matmuls on `threads` OpenMP threads (sets omp_set_num_threads); best of `reps`.
+// Applies DLLM_CPU first (gemm/cpu.h), so a limited run is judged against the limited peak.
 // Prints nothing. Takes a few seconds.
 Peaks MeasurePeaks(int threads, int reps = 5);
 
