@@ -29,6 +29,10 @@ void ConvertRowsToBf16(const float* x, int64_t rows, int64_t cols, int64_t ldx, 
 // multiply these values in f32 instead: the products are the same (exact in f32).
 void RoundRowsToBf16Values(const float* x, int64_t rows, int64_t cols, int64_t ldx, float* dst);
 
+// dst[r × cols + c] = the f32 value of bf16 src[r × ld + c] (exact). Runs on the calling thread's
+// OpenMP team.
+void WidenBf16Rows(const uint16_t* src, int64_t rows, int64_t cols, int64_t ld, float* dst);
+
 // Whether DequantizeRows can decode `type` (F16 and the GGUF block types of src/quant).
 bool CanDequantize(GgmlType type);
 

@@ -102,16 +102,6 @@ void LinearT(Context& ctx, const float* x, int64_t m, int64_t ldx, const WeightV
 
 namespace {
 
-// dst[r × cols + c] = the f32 value of bf16 src[r × ld + c].
-void WidenBf16(const uint16_t* src, int64_t rows, int64_t cols, int64_t ld, float* dst) {
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c = 0; c < cols; ++c) {
-      const uint32_t u = static_cast<uint32_t>(src[r * ld + c]) << 16;
-      std::memcpy(dst + r * cols + c, &u, sizeof(u));
-    }
-  }
-}
-
 void GeneralGemm(const char* name, dnnl::memory::data_type type, Context& ctx, int64_t m,
                  int64_t n, int64_t k, const void* a, int64_t lda, bool trans_a, const void* b,
                  int64_t ldb, bool trans_b, float* c, int64_t ldc, float alpha, float beta) {
@@ -178,8 +168,8 @@ void GemmBf16(Context& ctx, int64_t m, int64_t n, int64_t k, const uint16_t* a, 
     if (lda >= a_cols && ldb >= b_cols) {
       std::vector<float> a32(static_cast<size_t>(a_rows * a_cols));
       std::vector<float> b32(static_cast<size_t>(b_rows * b_cols));
-      WidenBf16(a, a_rows, a_cols, lda, a32.data());
-      WidenBf16(b, b_rows, b_cols, ldb, b32.data());
+      WidenBf16Rows(a, a_rows, a_cols, lda, a32.data());
+      WidenBf16Rows(b, b_rows, b_cols, ldb, b32.data());
       GeneralGemm("GemmBf16", dnnl::memory::data_type::f32, ctx, m, n, k, a32.data(), a_cols,
                   trans_a, b32.data(), b_cols, trans_b, c, ldc, alpha, beta);
       return;

@@ -218,15 +218,17 @@ void LinearTDequant(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx,
   const bool bf16 = want16 && Bf16MatmulSupported();
   const bool emulate16 = want16 && !bf16;
   const bool direct16 = bf16 && q8::Supported(w.type);
+  // Emulated, block types decode to bf16 in registers too (the same values), then widen.
+  const bool decode16 = emulate16 && q8::Supported(w.type);
   const int64_t tile_rows =
       std::min(direct16 ? ctx.options.linear_t_bf16_tile_rows : ctx.options.linear_t_tile_rows, w.n);
   const size_t tile_floats = static_cast<size_t>(tile_rows * w.k);
-  // One scratch: the f32 tile (unless direct16), then (bf16 mode) the bf16 tile.
+  // One scratch: the f32 tile (unless direct16), then (bf16 mode, decode16) the bf16 tile.
   const size_t f32_floats = direct16 ? 0 : tile_floats;
   auto* tile = static_cast<float*>(ctx.tile_scratch.Get(
-      f32_floats * sizeof(float) + (bf16 ? tile_floats * sizeof(uint16_t) : 0),
+      f32_floats * sizeof(float) + (bf16 || decode16 ? tile_floats * sizeof(uint16_t) : 0),
       &ctx.scratch_growths));
-  uint16_t* tile16 = bf16 ? reinterpret_cast<uint16_t*>(tile + f32_floats) : nullptr;
+  uint16_t* tile16 = bf16 || decode16 ? reinterpret_cast<uint16_t*>(tile + f32_floats) : nullptr;
   uint16_t* act = bf16 ? static_cast<uint16_t*>(ctx.act_scratch.Get(
                              static_cast<size_t>(m * tile_rows) * sizeof(uint16_t),
                              &ctx.scratch_growths))
@@ -250,9 +252,16 @@ void LinearTDequant(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx,
       MatmulKxN(ctx, dt::bf16, act, m, rows, tile16, rows, w.k, w.k, y, ldy, /*sum=*/n0 > 0);
       continue;
     }
-    DequantizeRows(w.type, tile_bytes, row_bytes, rows, w.k, tile);
+    if (decode16) {
+      q8::DequantizeRowsBf16(w.type, tile_bytes, row_bytes, rows, w.k, tile16);
+      WidenBf16Rows(tile16, rows, w.k, w.k, tile);
+    } else {
+      DequantizeRows(w.type, tile_bytes, row_bytes, rows, w.k, tile);
+    }
     if (emulate16) {
-      if (w.type != GgmlType::kBF16) RoundRowsToBf16Values(tile, rows, w.k, w.k, tile);
+      if (!decode16 && w.type != GgmlType::kBF16) {
+        RoundRowsToBf16Values(tile, rows, w.k, w.k, tile);
+      }
       RoundRowsToBf16Values(x + n0, m, rows, ldx, act32);
       MatmulKxN(ctx, dt::f32, act32, m, rows, tile, rows, w.k, w.k, y, ldy, /*sum=*/n0 > 0);
       continue;

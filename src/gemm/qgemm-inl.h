@@ -966,6 +966,22 @@ void Kernel(const uint8_t* const* a, const float* const* dg, const float* const*
 
 #define DLLM_QGEMM_ATTR
 
+// The epilogue of one group on 256 bits (both AVX2 kernels): acc[r] += the group's exact
+// products p[r] scaled as qgemm.h step 3 says.
+template <int R, bool kOff>
+HWY_INLINE void ScaleGroup(const __m256i (&p)[R], const float* const* dg, const float* const* eg,
+                           int64_t g, const uint8_t* meta, __m256 (&acc)[R]) {
+  const __m256 s0 = _mm256_loadu_ps(reinterpret_cast<const float*>(meta + 4 * kCols));
+  for (int r = 0; r < R; ++r) {
+    const __m256 d = _mm256_set1_ps(dg[r][g]);
+    acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(p[r]), d), s0, acc[r]);
+  }
+  if (kOff) {
+    const __m256 o0 = _mm256_loadu_ps(reinterpret_cast<const float*>(meta + 8 * kCols));
+    for (int r = 0; r < R; ++r) acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(eg[r][g]), o0, acc[r]);
+  }
+}
+
 // vpmaddubsw(|w|, sign(a, w)) then vpmaddwd with ones (no saturation, as on AVX3).
 template <int R, int G, bool kOff>
 void Kernel(const uint8_t* const* a, const float* const* dg, const float* const* eg,
@@ -987,15 +1003,7 @@ void Kernel(const uint8_t* const* a, const float* const* dg, const float* const*
         p[r] = _mm256_add_epi32(p[r], _mm256_madd_epi16(_mm256_maddubs_epi16(u0, sb), ones));
       }
     }
-    const __m256 s0 = _mm256_loadu_ps(reinterpret_cast<const float*>(meta + 4 * kCols));
-    for (int r = 0; r < R; ++r) {
-      const __m256 d = _mm256_set1_ps(dg[r][g]);
-      acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(p[r]), d), s0, acc[r]);
-    }
-    if (kOff) {
-      const __m256 o0 = _mm256_loadu_ps(reinterpret_cast<const float*>(meta + 8 * kCols));
-      for (int r = 0; r < R; ++r) acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(eg[r][g]), o0, acc[r]);
-    }
+    ScaleGroup<R, kOff>(p, dg, eg, g, meta, acc);
   }
   for (int r = 0; r < R; ++r) _mm256_storeu_ps(out + r * kCols, acc[r]);
 }
@@ -1024,15 +1032,7 @@ DLLM_AVXVNNI_ATTR void KernelVnni(const uint8_t* const* a, const float* const* d
         p[r] = _mm256_dpbusd_avx_epi32(p[r], b, w0);
       }
     }
-    const __m256 s0 = _mm256_loadu_ps(reinterpret_cast<const float*>(meta + 4 * kCols));
-    for (int r = 0; r < R; ++r) {
-      const __m256 d = _mm256_set1_ps(dg[r][g]);
-      acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(p[r]), d), s0, acc[r]);
-    }
-    if (kOff) {
-      const __m256 o0 = _mm256_loadu_ps(reinterpret_cast<const float*>(meta + 8 * kCols));
-      for (int r = 0; r < R; ++r) acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(eg[r][g]), o0, acc[r]);
-    }
+    ScaleGroup<R, kOff>(p, dg, eg, g, meta, acc);
   }
   for (int r = 0; r < R; ++r) _mm256_storeu_ps(out + r * kCols, acc[r]);
 }
