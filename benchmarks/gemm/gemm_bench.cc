@@ -540,7 +540,10 @@ int main(int argc, char** argv) {
 
   if (!amx) dllm::gemm::amx::SetEnabled(false);
   // The int8 path's kernel (--int8-target) and the oneDNN ISA class it is judged against.
-  std::string limited_isa = "avx512_core_vnni";
+  // Under DLLM_CPU=avx2 / avx2_vnni (gemm/cpu.h) the yardstick is that ISA class's.
+  const char* cpu_env = std::getenv("DLLM_CPU");
+  const std::string cpu = cpu_env == nullptr ? "" : cpu_env;
+  std::string limited_isa = cpu == "avx2" || cpu == "avx2_vnni" ? cpu : "avx512_core_vnni";
   if (!int8_target.empty()) {
     const size_t plus = int8_target.find('+');
     const std::string base = int8_target.substr(0, plus);
