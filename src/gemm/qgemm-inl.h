@@ -19,7 +19,8 @@
 //
 // Unpacking: on AVX3 / AVX3_DL every type but Q2_K / Q3_K is decoded in registers (Decode32:
 // 32 values of one row per ymm) and put into the interleaved layout by an in-register 4-byte
-// transpose; s and o are computed 16 columns at a time from gathered fields (Meta16). Other
+// transpose; s and o are computed a vector of columns at a time from gathered fields (MetaLanes,
+// also on AVX2, whose unpacker decodes in registers the same way with an 8×8 transpose). Other
 // targets and types decode rows with qdecode.h and interleave with gathers. Both give the
 // same bytes. With m ≤ kFusedMaxRows the driver unpacks per column block and K chunk into a
 // small per-thread buffer and runs all row blocks on it at once (LinearImpl).
@@ -262,43 +263,54 @@ template <GgmlType kType>
 constexpr bool kOffOf = kType == GgmlType::kQ4_1 || kType == GgmlType::kQ5_1 ||
                         kType == GgmlType::kQ4_K || kType == GgmlType::kQ5_K;
 
-#if HWY_TARGET != HWY_AVX2
-
-// fp16 → f32 of the low 16 bits of each lane, exactly as quant::F16ToF32 (the hardware
-// conversion is exact; only a signaling NaN would come out quieted, so NaN lanes are rebuilt from
-// bits the way the software conversion does).
-DLLM_QUNPACK_ATTR HWY_INLINE __m512 F16x16(__m512i h) {
-  const __m512i exp = _mm512_and_si512(h, _mm512_set1_epi32(0x7c00));
-  const __m512i mant = _mm512_and_si512(h, _mm512_set1_epi32(0x03ff));
-  const __m512 hw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h));
-  const __mmask16 nan = _mm512_cmpeq_epi32_mask(exp, _mm512_set1_epi32(0x7c00)) &
-                        _mm512_cmpneq_epi32_mask(mant, _mm512_setzero_si512());
-  const __m512i bits = _mm512_or_si512(
-      _mm512_or_si512(_mm512_slli_epi32(_mm512_and_si512(h, _mm512_set1_epi32(0x8000)), 16),
-                      _mm512_set1_epi32(0x7f800000)),
-      _mm512_slli_epi32(mant, 13));
-  return _mm512_mask_mov_ps(hw, nan, _mm512_castsi512_ps(bits));
+// fp16 → f32 of the low 16 bits of each int32 lane (the high 16 bits zero), exactly as
+// quant::F16ToF32: built from bits, subnormals as mant · 2^-24 (exact), Inf/NaN payloads kept.
+template <class DI>
+HWY_INLINE hn::Vec<hn::Rebind<float, DI>> F16Lanes(DI di, hn::Vec<DI> h) {
+  const hn::Rebind<float, DI> df;
+  const auto sign = hn::ShiftLeft<16>(hn::And(h, hn::Set(di, 0x8000)));
+  const auto exp = hn::And(hn::ShiftRight<10>(h), hn::Set(di, 0x1f));
+  const auto mant = hn::And(h, hn::Set(di, 0x3ff));
+  const auto e32 = hn::IfThenElse(hn::Eq(exp, hn::Set(di, 31)), hn::Set(di, 255),
+                                  hn::Add(exp, hn::Set(di, 112)));
+  const auto normal = hn::BitCast(df, hn::Or(hn::ShiftLeft<23>(e32), hn::ShiftLeft<13>(mant)));
+  const auto tiny = hn::Mul(hn::ConvertTo(df, mant), hn::Set(df, 5.9604644775390625e-8f));
+  const auto mag = hn::IfThenElse(hn::RebindMask(df, hn::Eq(exp, hn::Zero(di))), tiny, normal);
+  return hn::Or(mag, hn::BitCast(df, sign));
 }
 
-DLLM_QUNPACK_ATTR HWY_INLINE __m512 Negate(__m512 v) {
-  return _mm512_castsi512_ps(
-      _mm512_xor_si512(_mm512_castps_si512(v), _mm512_set1_epi32(static_cast<int>(0x80000000u))));
-}
-
-// The s (and o) of every group of 16 consecutive weight rows starting at `base` (only the first
-// `valid` are read; the others get 0), one vector per group (gathered fields, the formulas of
-// DecodeScales): s of group g at s_out + g · stride bytes, o at o_out + g · stride.
+// The s (and o) of every group of Lanes consecutive weight rows starting at `base` (only the
+// first `valid` exist and are read; the others get 0), one vector per group (gathered fields, the
+// formulas of DecodeScales): s of group g at s_out + g · stride bytes, o at o_out + g · stride.
 template <GgmlType kType>
-DLLM_QUNPACK_ATTR void Meta16(const uint8_t* base, size_t row_bytes, int valid, int64_t k,
-                              uint8_t* HWY_RESTRICT s_out, uint8_t* HWY_RESTRICT o_out,
-                              int64_t stride) {
+DLLM_QUNPACK_ATTR void MetaLanes(const uint8_t* base, size_t row_bytes, int valid, int64_t k,
+                                 uint8_t* HWY_RESTRICT s_out, uint8_t* HWY_RESTRICT o_out,
+                                 int64_t stride) {
   constexpr bool kOff = kOffOf<kType>;
-  const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-  const __m512i idx = _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int>(row_bytes)));
-  const __m512i low16 = _mm512_set1_epi32(0xffff);
-  const __mmask16 mask = static_cast<__mmask16>((1u << std::max(0, std::min(16, valid))) - 1);
+  const hn::ScalableTag<int32_t> di;
+  const hn::Rebind<float, decltype(di)> df;
+  const int64_t groups = k / kGroupOf<kType>;
+  if (valid <= 0) {  // no rows here at all: nothing may be read
+    for (int64_t g = 0; g < groups; ++g) {
+      hn::StoreU(hn::Zero(df), df, reinterpret_cast<float*>(s_out + g * stride));
+      if (kOff) hn::StoreU(hn::Zero(df), df, reinterpret_cast<float*>(o_out + g * stride));
+    }
+    return;
+  }
+  // Lanes past `valid` read row 0 again (it exists) and are zeroed.
+  const auto lane = hn::Iota(di, 0);
+  const auto live = hn::Lt(lane, hn::Set(di, valid));
+  const auto offsets =
+      hn::IfThenElseZero(live, hn::Mul(lane, hn::Set(di, static_cast<int32_t>(row_bytes))));
   auto gather = [&](int64_t offset) {
-    return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask, idx, base + offset, 1);
+    // Byte offsets from an arbitrary address: GatherOffset never dereferences the typed pointer.
+    const auto* at = reinterpret_cast<const int32_t*>(base + offset);
+    return hn::IfThenElseZero(live, hn::GatherOffset(di, at, offsets));
+  };
+  const auto low16 = hn::Set(di, 0xffff);
+  auto high16 = [&](hn::Vec<decltype(di)> v) { return hn::And(hn::ShiftRight<16>(v), low16); };
+  auto store = [&](uint8_t* at, hn::Vec<decltype(df)> v) {
+    hn::StoreU(v, df, reinterpret_cast<float*>(at));
   };
   uint8_t* meta = s_out;
   uint8_t* ometa = o_out;
@@ -307,46 +319,42 @@ DLLM_QUNPACK_ATTR void Meta16(const uint8_t* base, size_t row_bytes, int valid, 
     constexpr int kBytes = kType == GgmlType::kQ4_0 ? 18 : kType == GgmlType::kQ4_1 ? 20
                            : kType == GgmlType::kQ5_0 ? 22 : kType == GgmlType::kQ5_1 ? 24 : 34;
     for (int64_t b = 0; b < k / 32; ++b, meta += stride, ometa += stride) {
-      const __m512i f = gather(b * kBytes);  // d (and m) of the block
-      _mm512_storeu_ps(meta, F16x16(_mm512_and_si512(f, low16)));
-      if constexpr (kOff) _mm512_storeu_ps(ometa, F16x16(_mm512_srli_epi32(f, 16)));
+      const auto f = gather(b * kBytes);  // d (and m) of the block
+      store(meta, F16Lanes(di, hn::And(f, low16)));
+      if constexpr (kOff) store(ometa, F16Lanes(di, high16(f)));
     }
   } else if constexpr (kType == GgmlType::kQ4_K || kType == GgmlType::kQ5_K) {
     constexpr int kBytes = kType == GgmlType::kQ4_K ? 144 : 176;
+    const auto b63 = hn::Set(di, 63), b15 = hn::Set(di, 15), b255 = hn::Set(di, 255);
     for (int64_t sb = 0; sb < k / 256; ++sb) {
-      const __m512i f = gather(sb * kBytes);
-      const __m512 d = F16x16(_mm512_and_si512(f, low16));
-      const __m512 dmin = F16x16(_mm512_srli_epi32(f, 16));
-      const __m512i w[3] = {gather(sb * kBytes + 4), gather(sb * kBytes + 8),
-                            gather(sb * kBytes + 12)};
-      auto byte = [&](int i) {
-        return _mm512_and_si512(_mm512_srli_epi32(w[i / 4], 8 * (i % 4)),
-                                _mm512_set1_epi32(0xff));
-      };
+      const auto f = gather(sb * kBytes);
+      const auto d = F16Lanes(di, hn::And(f, low16));
+      const auto dmin = F16Lanes(di, high16(f));
+      const hn::Vec<decltype(di)> w[3] = {gather(sb * kBytes + 4), gather(sb * kBytes + 8),
+                                          gather(sb * kBytes + 12)};
+      auto byte = [&](int i) { return hn::And(hn::ShiftRightSame(w[i / 4], 8 * (i % 4)), b255); };
       for (int j = 0; j < 8; ++j, meta += stride, ometa += stride) {
-        __m512i sc, m;
+        hn::Vec<decltype(di)> sc, m;
         if (j < 4) {
-          sc = _mm512_and_si512(byte(j), _mm512_set1_epi32(63));
-          m = _mm512_and_si512(byte(j + 4), _mm512_set1_epi32(63));
+          sc = hn::And(byte(j), b63);
+          m = hn::And(byte(j + 4), b63);
         } else {
-          sc = _mm512_or_si512(_mm512_and_si512(byte(j + 4), _mm512_set1_epi32(0xf)),
-                               _mm512_slli_epi32(_mm512_srli_epi32(byte(j - 4), 6), 4));
-          m = _mm512_or_si512(_mm512_srli_epi32(byte(j + 4), 4),
-                              _mm512_slli_epi32(_mm512_srli_epi32(byte(j), 6), 4));
+          sc = hn::Or(hn::And(byte(j + 4), b15), hn::ShiftLeft<4>(hn::ShiftRight<6>(byte(j - 4))));
+          m = hn::Or(hn::ShiftRight<4>(byte(j + 4)), hn::ShiftLeft<4>(hn::ShiftRight<6>(byte(j))));
         }
-        _mm512_storeu_ps(meta, _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc)));
-        _mm512_storeu_ps(ometa, Negate(_mm512_mul_ps(dmin, _mm512_cvtepi32_ps(m))));
+        store(meta, hn::Mul(d, hn::ConvertTo(df, sc)));
+        store(ometa, hn::Neg(hn::Mul(dmin, hn::ConvertTo(df, m))));
       }
     }
   } else {
     for (int64_t sb = 0; sb < k / 256; ++sb) {
       // d is bytes 208..209: read 206..209 (inside the block) and take the high half.
-      const __m512 d = F16x16(_mm512_srli_epi32(gather(sb * 210 + 206), 16));
+      const auto d = F16Lanes(di, high16(gather(sb * 210 + 206)));
       for (int q = 0; q < 4; ++q) {
-        const __m512i w = gather(sb * 210 + 192 + 4 * q);
+        const auto w = gather(sb * 210 + 192 + 4 * q);
         for (int i = 0; i < 4; ++i, meta += stride) {
-          const __m512i sc = _mm512_srai_epi32(_mm512_slli_epi32(w, 24 - 8 * i), 24);
-          _mm512_storeu_ps(meta, _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc)));
+          const auto sc = hn::ShiftRight<24>(hn::ShiftLeftSame(w, 24 - 8 * i));  // signed byte i
+          store(meta, hn::Mul(d, hn::ConvertTo(df, sc)));
         }
       }
     }
@@ -359,12 +367,15 @@ DLLM_QUNPACK_ATTR void UnpackMetaSimd(const uint8_t* rows, size_t row_bytes, int
                                       uint8_t* HWY_RESTRICT dst) {
   constexpr int kGroup = kGroupOf<kType>;
   constexpr int64_t gb = GroupBytes(kGroup, kOffOf<kType>);
-  for (int half = 0; half < 2; ++half) {
-    uint8_t* meta = dst + kGroup * kCols + 4 * kCols + 4 * 16 * half;
-    Meta16<kType>(rows + static_cast<size_t>(16 * half) * row_bytes, row_bytes,
-                  cols - 16 * half, k, meta, meta + 4 * kCols, gb);
+  const int lanes = static_cast<int>(hn::Lanes(hn::ScalableTag<int32_t>()));
+  for (int c0 = 0; c0 < kCols; c0 += lanes) {
+    uint8_t* meta = dst + kGroup * kCols + 4 * kCols + 4 * c0;
+    MetaLanes<kType>(rows + static_cast<size_t>(c0) * row_bytes, row_bytes, cols - c0, k, meta,
+                     meta + 4 * kCols, gb);
   }
 }
+
+#if HWY_TARGET != HWY_AVX2
 
 // Decodes a column block straight into the interleaved layout: per 32 values and 16 columns,
 // 16 register decodes, an 8×8 transpose of 4-byte words within the two 256-bit halves, 8 stores.
@@ -429,29 +440,14 @@ DLLM_QUNPACK_ATTR void UnpackBlockSimd(const uint8_t* rows, size_t row_bytes, in
 
 // Decodes a column block (kCols = 8 columns) straight into the interleaved layout: per 32 values,
 // 8 register decodes and an 8×8 transpose of 4-byte words (row j: word j of every column), 8
-// stores, and −128·Σq per group from the same rows. s and o come from the scalar DecodeScales of
-// each column (work: ng floats each).
+// stores, and −128·Σq per group from the same rows; s and o as on AVX-512 (UnpackMetaSimd).
 template <GgmlType kType>
 void UnpackBlockSimd(const uint8_t* rows, size_t row_bytes, int cols, int64_t k,
-                     uint8_t* HWY_RESTRICT work, uint8_t* HWY_RESTRICT dst) {
+                     uint8_t* HWY_RESTRICT /*work*/, uint8_t* HWY_RESTRICT dst) {
   constexpr int group = kGroupOf<kType>;
   constexpr bool off = kOffOf<kType>;
   constexpr int64_t gb = GroupBytes(group, off);
-  const int64_t ng = k / group;
-  auto* s = reinterpret_cast<float*>(work);
-  float* o = s + ng;
-  for (int c = 0; c < kCols; ++c) {
-    if (c < cols) {
-      DecodeScales(kType, rows + static_cast<size_t>(c) * row_bytes, k, s, o);
-    } else {
-      std::fill(s, s + 2 * ng, 0.0f);
-    }
-    for (int64_t g = 0; g < ng; ++g) {
-      uint8_t* meta = dst + g * gb + group * kCols;
-      std::memcpy(meta + 4 * kCols + 4 * c, &s[g], 4);
-      if (off) std::memcpy(meta + 8 * kCols + 4 * c, &o[g], 4);
-    }
-  }
+  UnpackMetaSimd<kType>(rows, row_bytes, cols, k, dst);
   const __m256i zero = _mm256_setzero_si256();
   const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
   for (int64_t t = 0; t < k / 32; ++t) {
