@@ -317,6 +317,34 @@ TEST_CASE("int8: every target equals the scalar reference bit for bit") {
   }
 }
 
+TEST_CASE("int8: long rows in several K chunks equal the scalar reference bit for bit") {
+  // K past every driver's chunk, and not a multiple of it: the VNNI drivers' 256/1024-value
+  // chunks, LinearAmx's 1024-value chunks (several 16-row blocks: m = 40) and its whole-row
+  // chunks of up to 4096 values (one block: m = 16), each with a shorter last chunk.
+  dllm::Rng rng(15);
+  for (GgmlType type : kQTypes) {
+    const int64_t k = IsK(type) ? 256 * 18 : 32 * 143, n = 21;
+    const std::vector<uint8_t> wbytes = QuantizedWeight(rng, type, n, k);
+    const WeightView view{type, wbytes.data(), n, k};
+    for (int64_t m : {16, 40}) {
+      const std::vector<float> x = RandomX(rng, m, k);
+      std::vector<float> y0(static_cast<size_t>(m * n));
+      for (float& f : y0) f = 2.0f * rng.Uniform01() - 1.0f;
+      std::vector<float> want = y0;
+      q8::ref::Linear(x.data(), m, k, view, want.data(), n, true);
+      ForEachTarget([&](const std::string&) {
+        Context ctx;
+        std::vector<float> y = y0;
+        dllm::gemm::Linear(ctx, x.data(), m, k, view, y.data(), n, true);
+        int bad = 0;
+        for (size_t i = 0; i < y.size(); ++i) bad += std::memcmp(&y[i], &want[i], 4) != 0;
+        INFO(dllm::GgmlTypeName(type) << " m=" << m << " k=" << k);
+        CHECK(bad == 0);
+      });
+    }
+  }
+}
+
 TEST_CASE("int8: integer arithmetic is exact (exactly representable data)") {
   // Activations are integers with |x| = 127 once per 32-block (so d = 1, q = x exactly) and
   // |x| ≤ 1 elsewhere; weight scales are 2^-6 and offsets/mins 2^-7 multiples. Then every
