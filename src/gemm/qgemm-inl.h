@@ -1140,17 +1140,15 @@ inline int64_t FusedThreadBytes(int64_t m, int64_t k, int group, bool off) {
 }
 
 // Whether this call runs through the AMX kernel (AVX3_DL copy only; LinearAmx): 32-value-group
-// types with at least 16 rows, unless padding the last 16-row block would waste most of it. The
-// AMX kernel stores every group's 16×16 int32 products and scales them with AVX-512, which costs
-// about as much as the tile matmul itself, and a padded block costs as much as a full one.
-// Measured on one thread against the VNNI kernel on all rows (Q8_0 / Q4_K, K = 2816): AMX is
-// 15–30 % faster at m = 16 and m = 256, 4–18 % slower at m = 17 to 20, equal at m = 22, and
-// slower for every m below 16.
+// types with at least 10 rows, except 17–19, where the second 16-row block would be mostly
+// padding (a padded block costs as much as a full one). Measured on one thread against the VNNI
+// kernel on all rows (Q8_0 / Q4_K, K = 2816, medians of 6 interleaved runs, with LinearAmx's
+// long K chunks): AMX is 6–30 % faster at m = 10 to 12, 40–55 % at 15, 3–20 % at 20 and 21,
+// 3–15 % at 33 and 35; equal at 6 to 8 and 19, up to 8 % slower at 17 and 18.
 inline bool UseAmx(const Context::Impl& ctx, int group, int64_t m) {
 #if HWY_TARGET == HWY_AVX3_DL
-  const int64_t rest = m % 16;
-  return group == 32 && m >= 16 && (rest == 0 || rest >= 6 || m >= 48) &&
-         ctx.options.int8_amx && amx::Enabled() && amx::Usable();
+  return group == 32 && m >= 10 && (m < 17 || m > 19) && ctx.options.int8_amx &&
+         amx::Enabled() && amx::Usable();
 #else
   (void)ctx, (void)group, (void)m;
   return false;

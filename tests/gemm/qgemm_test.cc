@@ -281,9 +281,10 @@ TEST_CASE("int8: every target equals the scalar reference bit for bit") {
   // n = 70 and 37 are not multiples of any column block; 300 rows leave a remainder of 0 and
   // 33 / 7 / 1 of 1, 3, 1 rows per 4-row block.
   // 100 rows: six 16-row AMX blocks and 4 rows; 3 groups (the AMX kernel's odd tail); 1030 rows:
-  // past the fused path's limit with AMX (the full-tile path with AMX blocks and a VNNI rest).
-  const Case cases[] = {{1, 37, 2}, {7, 70, 3}, {33, 70, 2}, {256, 40, 2}, {300, 37, 1},
-                        {100, 45, 3}, {1030, 21, 1}};
+  // past the fused path's limit with AMX (a 1024-row slab and a 6-row one on VNNI). 13 and 20
+  // rows: one padded 16-row AMX block, and a full one plus a mostly padded one.
+  const Case cases[] = {{1, 37, 2},   {7, 70, 3},   {33, 70, 2},   {256, 40, 2}, {300, 37, 1},
+                        {100, 45, 3}, {1030, 21, 1}, {13, 37, 2},  {20, 45, 3}};
   const int64_t pad = 5;
   for (GgmlType type : kQTypes) {
     const int64_t bs = IsK(type) ? 256 : 32;
