@@ -381,8 +381,7 @@ DLLM_QUNPACK_ATTR void UnpackMetaSimd(const uint8_t* rows, size_t row_bytes, int
 // 16 register decodes, an 8×8 transpose of 4-byte words within the two 256-bit halves, 8 stores.
 template <GgmlType kType>
 DLLM_QUNPACK_ATTR void UnpackBlockSimd(const uint8_t* rows, size_t row_bytes, int cols,
-                                       int64_t k, uint8_t* HWY_RESTRICT /*work*/,
-                                       uint8_t* HWY_RESTRICT dst) {
+                                       int64_t k, uint8_t* HWY_RESTRICT dst) {
   constexpr int group = kType == GgmlType::kQ6_K ? 16 : 32;
   constexpr bool off = kType == GgmlType::kQ4_1 || kType == GgmlType::kQ5_1 ||
                        kType == GgmlType::kQ4_K || kType == GgmlType::kQ5_K;
@@ -443,7 +442,7 @@ DLLM_QUNPACK_ATTR void UnpackBlockSimd(const uint8_t* rows, size_t row_bytes, in
 // stores, and −128·Σq per group from the same rows; s and o as on AVX-512 (UnpackMetaSimd).
 template <GgmlType kType>
 void UnpackBlockSimd(const uint8_t* rows, size_t row_bytes, int cols, int64_t k,
-                     uint8_t* HWY_RESTRICT /*work*/, uint8_t* HWY_RESTRICT dst) {
+                     uint8_t* HWY_RESTRICT dst) {
   constexpr int group = kGroupOf<kType>;
   constexpr bool off = kOffOf<kType>;
   constexpr int64_t gb = GroupBytes(group, off);
@@ -493,12 +492,12 @@ void UnpackBlockSimd(const uint8_t* rows, size_t row_bytes, int cols, int64_t k,
 
 // The register-decoding unpacker for `type`, or false (Q2_K, Q3_K: the generic UnpackBlock).
 inline bool UnpackBlockFast(GgmlType type, const uint8_t* rows, size_t row_bytes, int cols,
-                            int64_t k, int, bool, uint8_t* HWY_RESTRICT work,
+                            int64_t k, int, bool, uint8_t* HWY_RESTRICT,
                             uint8_t* HWY_RESTRICT dst) {
   switch (type) {
 #define DLLM_QUNPACK_CASE(T)                                                    \
   case T:                                                                       \
-    UnpackBlockSimd<T>(rows, row_bytes, cols, k, work, dst);                    \
+    UnpackBlockSimd<T>(rows, row_bytes, cols, k, dst);                          \
     return true;
     DLLM_QUNPACK_CASE(GgmlType::kQ4_0)
     DLLM_QUNPACK_CASE(GgmlType::kQ4_1)
@@ -1083,16 +1082,19 @@ inline bool UseAvxVnni() {
 #endif
 }
 
+// The row-block kernels of one call; `vnni`: the AVX-VNNI ones (AVX2 copy, UseAvxVnni).
 template <int G, bool kOff>
-void KernelTable(KernelFn* fns) {
+void KernelTable(bool vnni, KernelFn* fns) {
 #if HWY_TARGET == HWY_AVX2
-  if (UseAvxVnni()) {
+  if (vnni) {
     fns[1] = &KernelVnni<1, G, kOff>;
     fns[2] = &KernelVnni<2, G, kOff>;
     fns[3] = &KernelVnni<3, G, kOff>;
     fns[4] = &KernelVnni<4, G, kOff>;
     return;
   }
+#else
+  (void)vnni;
 #endif
   fns[1] = &Kernel<1, G, kOff>;
   fns[2] = &Kernel<2, G, kOff>;
@@ -1363,11 +1365,13 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
   auto* tile = static_cast<uint8_t*>(
       ctx.tile_scratch.Get(static_cast<size_t>(need.tile), &ctx.scratch_growths));
 
+  // The AVX-VNNI kernels take the activations as u8 (q + 128), as the AVX3_DL ones do.
+  const bool vnni = UseAvxVnni();
   RowBlockRunner run{aq, dg, eg, k, ng, group, {}};
   if (group == 32) {
-    off ? KernelTable<32, true>(run.fns) : KernelTable<32, false>(run.fns);
+    off ? KernelTable<32, true>(vnni, run.fns) : KernelTable<32, false>(vnni, run.fns);
   } else {
-    off ? KernelTable<16, true>(run.fns) : KernelTable<16, false>(run.fns);
+    off ? KernelTable<16, true>(vnni, run.fns) : KernelTable<16, false>(vnni, run.fns);
   }
   const auto* wbytes = static_cast<const uint8_t*>(w.data);
   // Below ~1M multiply-adds a parallel region costs more than it saves.
@@ -1375,7 +1379,7 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
   const int64_t row_blocks = (m + kRows - 1) / kRows;
 
   // Quantizes the activations (the VNNI kernels' as u8, q + 128). Inside a parallel region.
-  const bool shift = kShift || UseAvxVnni();
+  const bool shift = kShift || vnni;
   auto quantize = [&] {
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < m; ++i) {
