@@ -126,8 +126,7 @@ void RoundRowsToBf16Values(const float* x, int64_t rows, int64_t cols, int64_t l
 #pragma omp parallel for schedule(static) if (rows * cols >= kParallelMin)
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t c = 0; c < cols; ++c) {
-      const uint32_t u = static_cast<uint32_t>(F32ToBf16(x[r * ldx + c])) << 16;
-      std::memcpy(dst + r * cols + c, &u, sizeof(u));
+      dst[r * cols + c] = quant::Bf16ToF32(F32ToBf16(x[r * ldx + c]));
     }
   }
 }
@@ -135,12 +134,7 @@ void RoundRowsToBf16Values(const float* x, int64_t rows, int64_t cols, int64_t l
 void WidenBf16Rows(const uint16_t* src, int64_t rows, int64_t cols, int64_t ld, float* dst) {
 #pragma omp parallel for schedule(static) if (rows * cols >= kParallelMin)
   for (int64_t r = 0; r < rows; ++r) {
-    const uint16_t* s = src + r * ld;
-    float* d = dst + r * cols;
-    for (int64_t c = 0; c < cols; ++c) {
-      const uint32_t u = static_cast<uint32_t>(s[c]) << 16;
-      std::memcpy(d + c, &u, sizeof(u));
-    }
+    for (int64_t c = 0; c < cols; ++c) dst[r * cols + c] = quant::Bf16ToF32(src[r * ld + c]);
   }
 }
 

@@ -2,7 +2,6 @@
 #include "gemm/gemm.h"
 
 #include <algorithm>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -126,6 +125,21 @@ void GeneralGemm(const char* name, dnnl::memory::data_type type, Context& ctx, i
     return;
   }
   if (a == nullptr || b == nullptr) Invalid(name, "a or b is null");
+  // Without bf16 matmuls (AVX2-only CPUs) the bf16 operands are widened to f32 (exact, so the
+  // products are the same) and stored densely.
+  std::vector<float> a32, b32;
+  if (type == dnnl::memory::data_type::bf16 && !Bf16MatmulSupported()) {
+    const int64_t a_rows = trans_a ? k : m, b_rows = trans_b ? n : k;
+    a32.resize(static_cast<size_t>(a_rows * a_width));
+    b32.resize(static_cast<size_t>(b_rows * b_width));
+    WidenBf16Rows(static_cast<const uint16_t*>(a), a_rows, a_width, lda, a32.data());
+    WidenBf16Rows(static_cast<const uint16_t*>(b), b_rows, b_width, ldb, b32.data());
+    type = dnnl::memory::data_type::f32;
+    a = a32.data();
+    b = b32.data();
+    lda = a_width;
+    ldb = b_width;
+  }
   MatmulKey key;
   key.a_type = key.b_type = type;
   key.trans_a = trans_a;
@@ -161,20 +175,6 @@ bool Bf16MatmulAvailable() { return Bf16MatmulSupported(); }
 void GemmBf16(Context& ctx, int64_t m, int64_t n, int64_t k, const uint16_t* a, int64_t lda,
               bool trans_a, const uint16_t* b, int64_t ldb, bool trans_b, float* c, int64_t ldc,
               float alpha, float beta) {
-  if (!Bf16MatmulSupported() && m > 0 && n > 0 && k > 0 && a != nullptr && b != nullptr) {
-    // The same products in f32 (bf16 → f32 is exact): the operands widened, stored densely.
-    const int64_t a_rows = trans_a ? k : m, a_cols = trans_a ? m : k;
-    const int64_t b_rows = trans_b ? n : k, b_cols = trans_b ? k : n;
-    if (lda >= a_cols && ldb >= b_cols) {
-      std::vector<float> a32(static_cast<size_t>(a_rows * a_cols));
-      std::vector<float> b32(static_cast<size_t>(b_rows * b_cols));
-      WidenBf16Rows(a, a_rows, a_cols, lda, a32.data());
-      WidenBf16Rows(b, b_rows, b_cols, ldb, b32.data());
-      GeneralGemm("GemmBf16", dnnl::memory::data_type::f32, ctx, m, n, k, a32.data(), a_cols,
-                  trans_a, b32.data(), b_cols, trans_b, c, ldc, alpha, beta);
-      return;
-    }
-  }
   GeneralGemm("GemmBf16", dnnl::memory::data_type::bf16, ctx, m, n, k, a, lda, trans_a, b, ldb,
               trans_b, c, ldc, alpha, beta);
 }

@@ -92,15 +92,13 @@ void LinearBf16Emulated(Context::Impl& ctx, const float* x, int64_t m, int64_t l
       static_cast<size_t>(block * w.k) * sizeof(float), &ctx.scratch_growths));
   auto* tile = static_cast<float*>(ctx.tile_scratch.Get(
       static_cast<size_t>(tile_rows * w.k) * sizeof(float), &ctx.scratch_growths));
-  const auto* wbytes = static_cast<const uint8_t*>(w.data);
-  const size_t row_bytes = static_cast<size_t>(w.k) * sizeof(uint16_t);
+  const auto* weights = static_cast<const uint16_t*>(w.data);
   for (int64_t r0 = 0; r0 < m; r0 += block) {
     const int64_t rows = std::min(block, m - r0);
     RoundRowsToBf16Values(x + r0 * ldx, rows, w.k, ldx, act);
     for (int64_t n0 = 0; n0 < w.n; n0 += tile_rows) {
       const int64_t cols = std::min(tile_rows, w.n - n0);
-      DequantizeRows(GgmlType::kBF16, wbytes + static_cast<size_t>(n0) * row_bytes, row_bytes,
-                     cols, w.k, tile);
+      WidenBf16Rows(weights + n0 * w.k, cols, w.k, w.k, tile);
       F32Rows(ctx, act, rows, w.k, tile, cols, w.k, w.k, /*trans_b=*/true, y + r0 * ldy + n0, ldy,
               accumulate);
     }
