@@ -237,7 +237,7 @@ struct Peak {
   double f32_instr = 0, bf16_instr = 0, vnni_instr = 0, avx_vnni_instr = 0, amx_instr = 0;
   double amx_int8_k64 = 0, amx_int8_k32 = 0;  // AMX int8 instruction loops (GOP/s)
   dllm::bench::Peaks best;  // oneDNN, best ISA (AMX here)
-  dllm::bench::Peaks vnni;  // oneDNN limited to the int8 target's ISA class (0 when unavailable)
+  dllm::bench::Peaks limited;  // oneDNN limited to the int8 target's ISA class (0: none)
 };
 
 void PrintPeaks(const char* label, const dllm::bench::Peaks& p) {
@@ -295,7 +295,7 @@ Peak MeasurePeak(const char* self, const std::string& limited_isa, int threads, 
     p.amx_int8_k64 = LoopGflops(reps, AmxLoop<true, 64>, 4.0 * 16 * 16 * 64 * 2, 2'000'000);
     p.amx_int8_k32 = LoopGflops(reps, AmxLoop<true, 32>, 4.0 * 16 * 16 * 32 * 2, 2'000'000);
   }
-  p.vnni = LimitedPeaksFromChild(self, limited_isa, threads, reps);
+  p.limited = LimitedPeaksFromChild(self, limited_isa, threads, reps);
   p.best = dllm::bench::MeasurePeaks(threads, reps);
   return p;
 }
@@ -457,7 +457,7 @@ void QuantRow(int reps, const QType& t, const char* what, int64_t m, int64_t k, 
               static_cast<long long>(k), static_cast<long long>(n));
   const double g = time(int8_ctx);
   std::printf(" %9.1f %7.1f%% %7.1f%%", g, p.best.int8 > 0 ? 100.0 * g / p.best.int8 : 0.0,
-              p.vnni.int8 > 0 ? 100.0 * g / p.vnni.int8 : 0.0);
+              p.limited.int8 > 0 ? 100.0 * g / p.limited.int8 : 0.0);
   if (tiles_ctx != nullptr) {
     const double gt = time(*tiles_ctx);
     std::printf(" %9.1f %5.0f%%", gt, 100.0 * gt / p.best.f32);
@@ -575,7 +575,7 @@ int main(int argc, char** argv) {
               "AVX-VNNI int8 %7.1f  AMX bf16 %7.1f GFLOP/s\n",
               p.f32_instr, p.bf16_instr, p.vnni_instr, p.avx_vnni_instr, p.amx_instr);
   PrintPeaks("(best ISA)", p.best);
-  PrintPeaks(limited_label.c_str(), p.vnni);
+  PrintPeaks(limited_label.c_str(), p.limited);
   std::printf("  (f32/bf16 percentages are of the best-ISA oneDNN peak of the same type; int8 of "
               "both int8 peaks)\n");
   if (p.amx_int8_k64 > 0) PrintAmxInt8Ceiling(p, reps);
