@@ -1013,7 +1013,9 @@ DLLM_AVXVNNI_ATTR void KernelVnni(const uint8_t* const* a, const float* const* d
                                   const float* const* eg, const uint8_t* w, int64_t ng,
                                   float* out, bool load) {
   __m256 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = load ? _mm256_loadu_ps(out + r * kCols) : _mm256_setzero_ps();
+  for (int r = 0; r < R; ++r) {
+    acc[r] = load ? _mm256_loadu_ps(out + r * kCols) : _mm256_setzero_ps();
+  }
   constexpr int64_t gb = GroupBytes(G, kOff);
   for (int64_t g = 0; g < ng; ++g, w += gb) {
     const uint8_t* meta = w + G * kCols;

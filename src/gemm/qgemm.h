@@ -16,9 +16,9 @@
 //        acc = fma(e_g, o_g, acc)                 (offset types only)
 //      y = acc, or y + acc with accumulate (one more rounding).
 //   Every target computes exactly these operations (VNNI, and AVX-VNNI in the AVX2 copy: u8 =
-//   q_x + 128 times s8 q_w with the int32 accumulator started at −128·Σq_w; AMX: s8 × s8 tile matmuls of 16 rows × 16 columns
-//   per group; AVX2 / AVX-512BW: |q_w| times sign-transferred q_x; portable: scalar), so
-//   results are bit-identical across targets and to ref::Linear.
+//   q_x + 128 times s8 q_w with the int32 accumulator started at −128·Σq_w; AMX: s8 × s8 tile
+//   matmuls of 16 rows × 16 columns per group; AVX2 / AVX-512BW: |q_w| times sign-transferred
+//   q_x; portable: scalar), so results are bit-identical across targets and to ref::Linear.
 #pragma once
 
 #include <cstdint>
