@@ -51,6 +51,7 @@
 #include "gemm/avx_vnni.h"
 #include "gemm/context.h"
 #include "gemm/qdecode.h"
+#include "gemm/qgemm.h"
 #include "hwy/cache_control.h"
 #include "hwy/highway.h"
 
@@ -1527,6 +1528,40 @@ double TimeAmxKernelImpl(bool offsets, int64_t iters) {
   (void)offsets, (void)iters;
   return 0.0;
 #endif
+}
+
+// The ceiling of the micro-kernel Linear dispatches to for an M = 256 call with this group size
+// and offset kind (see qgemm.h: TimeKernel): the AMX kernel where UseAmx would take the call,
+// else the register kernel over one column block, 64 blocks of kRows rows, K = 2816 (as
+// LinearImpl runs an M = 256 call: every row block over the whole K).
+KernelTiming TimeKernelImpl(int group, bool offsets, int64_t iters) {
+#if HWY_TARGET == HWY_AVX3_DL
+  if (group == 32 && amx::Enabled() && amx::Usable()) {
+    return {TimeAmxKernelImpl(offsets, iters), static_cast<double>(iters) * 2 * 256 * 32 * 256};
+  }
+#endif
+  constexpr int64_t kChunk = 2816, kM = 256;
+  const int64_t ng = kChunk / group;
+  // Every byte 0x3c: int8 values 60 (u8 188 on the shifted targets), f32 scales and factors
+  // about 0.0115 (normal numbers), as TimeAmxKernelImpl's operands.
+  std::vector<uint8_t> aq(static_cast<size_t>(kM * kChunk), 0x3c);
+  std::vector<uint8_t> w(static_cast<size_t>(ng * GroupBytes(group, offsets)), 0x3c);
+  std::vector<float> factors(static_cast<size_t>(kM * ng), 0.0115f);
+  alignas(64) float out[kRows * kCols];
+  RowBlockRunner run{aq.data(), factors.data(), factors.data(), kChunk, ng, group, {}};
+  const bool vnni = UseAvxVnni();
+  if (group == 32) {
+    offsets ? KernelTable<32, true>(vnni, run.fns) : KernelTable<32, false>(vnni, run.fns);
+  } else {
+    offsets ? KernelTable<16, true>(vnni, run.fns) : KernelTable<16, false>(vnni, run.fns);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < iters; ++i) {
+    for (int64_t r0 = 0; r0 < kM; r0 += kRows) run.Run(r0, kRows, 0, w.data(), ng, out, false);
+  }
+  const auto t1 = std::chrono::steady_clock::now();
+  return {std::chrono::duration<double>(t1 - t0).count(),
+          static_cast<double>(iters) * 2 * kM * kCols * kChunk};
 }
 
 // The name of the target this copy was compiled for.

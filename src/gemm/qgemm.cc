@@ -26,6 +26,7 @@ HWY_EXPORT(LinearImpl);
 HWY_EXPORT(CompiledTargetName);
 HWY_EXPORT(DequantizeRowsBf16Impl);
 HWY_EXPORT(TimeAmxKernelImpl);
+HWY_EXPORT(TimeKernelImpl);
 
 bool Supported(GgmlType type) { return GroupSize(type) != 0; }
 
@@ -59,6 +60,11 @@ void SetTargetForTest(int64_t target) { hwy::SetSupportedTargetsForTest(target);
 double TimeAmxKernel(bool offsets, int64_t iters) {
   if (!amx::Usable()) return 0.0;
   return HWY_DYNAMIC_DISPATCH(TimeAmxKernelImpl)(offsets, iters);
+}
+
+KernelTiming TimeKernel(int group, bool offsets, int64_t iters) {
+  if (group != 32 && group != 16) return {};
+  return HWY_DYNAMIC_DISPATCH(TimeKernelImpl)(group, offsets, iters);
 }
 
 }  // namespace q8

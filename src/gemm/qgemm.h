@@ -77,6 +77,19 @@ void SetTargetForTest(int64_t target);
 // Multiply-adds per call: 256 · 32 · 256.
 double TimeAmxKernel(bool offsets, int64_t iters);
 
+// Seconds for `iters` calls, on the calling thread, of the micro-kernel Linear dispatches to now
+// for an M = 256 call on weights with `group`-value groups (32 or 16) with or without offsets
+// (see qgemm.h's contract), alone: every operand resident in cache, no unpacking, activation
+// quantization or output rows. It is the AMX kernel (TimeAmxKernel's call) where Linear would use
+// it, else 64 blocks of kRows activation rows of the register kernel over one column block and a
+// 256-value chunk. ops: the operations (multiply-adds × 2) those calls perform. The ceiling of
+// the int8 path for that weight type on this CPU (step_bench's kernel bound).
+struct KernelTiming {
+  double seconds = 0;
+  double ops = 0;
+};
+KernelTiming TimeKernel(int group, bool offsets, int64_t iters);
+
 }  // namespace q8
 }  // namespace gemm
 }  // namespace dllm
