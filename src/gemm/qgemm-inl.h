@@ -26,9 +26,10 @@
 // small per-thread buffer and runs all row blocks on it at once (LinearImpl).
 // AVX3_DL with AMX (gemm/amx.h): calls on 32-value-group types that UseAmx admits run in
 // LinearAmx instead: weights unpacked per chunk row-major (UnpackRowsAmx: the register decodes
-// stored as they come, no interleave, no −128·Σq), activations packed once into AMX's B layout,
-// every row in 16-row blocks (the last padded) through the tile-matmul kernel AmxKernel, in
-// slabs of up to kFusedMaxRowsAmx rows.
+// stored as they come, no interleave, no −128·Σq; Q8_0 calls of up to 4 row blocks unpack only
+// the scales and load the tiles from the blocks in place), activations packed once into AMX's B
+// layout, every row in 16-row blocks (the last padded) through the tile-matmul kernel AmxKernel,
+// in slabs of up to kFusedMaxRowsAmx rows.
 
 #if defined(DLLM_GEMM_QGEMM_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef DLLM_GEMM_QGEMM_INL_H_
@@ -754,6 +755,16 @@ inline void UnpackRowsAmxFor(GgmlType type, const uint8_t* rows, size_t row_byte
   }
 }
 
+// Where the AMX kernel's weight tiles come from: weight column c's (c < 32 of the column block)
+// 32 int8 values of group g at base + g · group + c · stride. The unpacked AMX layout (w) has
+// {w, GroupBytes(32, off), 32}; Q8_0 blocks are read in place from the weights ({first value of
+// the chunk's first block, 34, row bytes}), since their values are already int8 in row order.
+struct AmxWeights {
+  const uint8_t* base;
+  int64_t group;
+  int64_t stride;
+};
+
 // Where the AMX kernel puts its results: into the accumulators `out` (per block and 16-column
 // half, 16 weight columns × 16 rows, transposed), or, on a call's last K chunk, into the output:
 // block b's row r at y + (16·b + r)·ldy, columns [0, cols) of the column block, stored or (add)
@@ -820,12 +831,13 @@ DLLM_QGEMM_ATTR inline __attribute__((always_inline)) void AmxScale(
 
 // nb blocks of 16 activation rows (block b's group g in the B layout at ab + b·bstride + 512·g;
 // its factors d_g of row r at dt[b·fstride + 16·g + r], e_g likewise in et) times the ng groups
-// of one column block in the AMX layout at w; out: per block 2 × 256 accumulators (see AmxScale),
-// loaded first with `load`; the results go where dest says.
+// of one column block (values where wa says, s and o in the AMX layout at w); out: per block
+// 2 × 256 accumulators (see AmxScale), loaded first with `load`; the results go where dest says.
 template <bool kOff>
 DLLM_QGEMM_ATTR void AmxKernel(const uint8_t* ab, int64_t bstride, const float* dt,
-                               const float* et, int64_t fstride, const uint8_t* w, int64_t ng,
-                               int64_t nb, float* out, bool load, const AmxDest& dest) {
+                               const float* et, int64_t fstride, const uint8_t* w,
+                               const AmxWeights& wa, int64_t ng, int64_t nb, float* out,
+                               bool load, const AmxDest& dest) {
   constexpr int64_t gb = GroupBytes(32, kOff);
   alignas(64) int32_t p[2][256];
   // Step s = (16-row block b, half, group g), g fastest.
@@ -847,7 +859,8 @@ DLLM_QGEMM_ATTR void AmxKernel(const uint8_t* ab, int64_t bstride, const float* 
   // Issues the next step's tile matmul into tile tc (weights into ta, activations into tb).
 #define DLLM_AMX_ISSUE(ta, tb, tc)                                                  \
   do {                                                                              \
-    DLLM_TILE_LOAD(ta, w + issue.g * gb + 512 * issue.half, 32);                    \
+    DLLM_TILE_LOAD(ta, wa.base + issue.g * wa.group + 16 * wa.stride * issue.half,  \
+                   wa.stride);                                                      \
     DLLM_TILE_LOAD(tb, ab + issue.b * bstride + 512 * issue.g, 64);                 \
     DLLM_TILE_ZERO(tc);                                                             \
     DLLM_TILE_DPBSSD(tc, ta, tb);                                                   \
@@ -879,8 +892,8 @@ DLLM_QGEMM_ATTR void AmxKernel(const uint8_t* ab, int64_t bstride, const float* 
 }
 
 using AmxKernelFn = void (*)(const uint8_t* ab, int64_t bstride, const float* dt, const float* et,
-                             int64_t fstride, const uint8_t* w, int64_t ng, int64_t nb,
-                             float* out, bool load, const AmxDest& dest);
+                             int64_t fstride, const uint8_t* w, const AmxWeights& wa, int64_t ng,
+                             int64_t nb, float* out, bool load, const AmxDest& dest);
 
 inline AmxKernelFn AmxKernelFor(bool off) { return off ? &AmxKernel<true> : &AmxKernel<false>; }
 
@@ -1297,6 +1310,11 @@ void LinearAmx(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const
       ctx.tile_scratch.Get(static_cast<size_t>(need.tile), &ctx.scratch_growths));
   const AmxKernelFn kernel = AmxKernelFor(off);
   const auto* wbytes = static_cast<const uint8_t*>(w.data);
+  // Q8_0 tiles load in place from the weights for up to 4 row blocks (medians of one-thread runs
+  // at K = 2816 against unpacking: +15–30 % at m = 16, +7–17 % at 24, +3–4 % at 48 and 64, equal
+  // at 128, 5–10 % slower at 256, where the unpacked chunk's contiguous rows are reused by 16
+  // row blocks and the blocks' 34-byte stride splits cache lines).
+  const bool in_place = w.type == GgmlType::kQ8_0 && nb <= 4;
   const bool parallel = threads > 1 && m * n * k >= (int64_t{1} << 20);
   const int64_t blocks = (n + kCols - 1) / kCols;
 #pragma omp parallel num_threads(threads) if (parallel)
@@ -1325,11 +1343,18 @@ void LinearAmx(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const
       const int cols = static_cast<int>(std::min<int64_t>(kCols, n - c0));
       for (int64_t k0 = 0; k0 < k; k0 += kc_max) {
         const int64_t kc = std::min(kc_max, k - k0);
-        UnpackRowsAmxFor(w.type, ChunkSource(wbytes, row_bytes, w, c0, k0, kc_max), row_bytes,
-                         cols, kc, chunk);
+        const uint8_t* src = ChunkSource(wbytes, row_bytes, w, c0, k0, kc_max);
+        AmxWeights wa{chunk, GroupBytes(32, off), 32};
+        if (in_place && cols == kCols) {
+          // Q8_0: only the scales are unpacked; the tiles load the blocks' values in place.
+          UnpackMetaSimd<GgmlType::kQ8_0>(src, row_bytes, cols, kc, chunk);
+          wa = AmxWeights{src + 2, 34, static_cast<int64_t>(row_bytes)};
+        } else {
+          UnpackRowsAmxFor(w.type, src, row_bytes, cols, kc, chunk);
+        }
         const AmxDest dest = k0 + kc == k ? AmxDest{y + c0, ldy, accumulate, m, cols} : AmxDest{};
         kernel(ab + k0 / 32 * 512, ng * 512, dt + k0 / 32 * 16, et + k0 / 32 * 16, ng * 16,
-               chunk, kc / 32, nb, acc, k0 > 0, dest);
+               chunk, wa, kc / 32, nb, acc, k0 > 0, dest);
       }
     }
     amx::ReleaseTiles();
@@ -1519,6 +1544,7 @@ double TimeAmxKernelImpl(bool offsets, int64_t iters) {
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < iters; ++i) {
     kernel(ab.data(), kGroups * 512, factors.data(), factors.data(), kGroups * 16, w.data(),
+           AmxWeights{w.data(), GroupBytes(32, offsets), 32},
            kGroups, kBlocks, out.data(), i > 0, AmxDest{});
   }
   const auto t1 = std::chrono::steady_clock::now();

@@ -321,10 +321,11 @@ TEST_CASE("int8: every target equals the scalar reference bit for bit") {
 TEST_CASE("int8: long rows in several K chunks equal the scalar reference bit for bit") {
   // K past every driver's chunk, and not a multiple of it: the VNNI drivers' 256/1024-value
   // chunks, LinearAmx's 1024-value chunks (several 16-row blocks: m = 40) and its whole-row
-  // chunks of up to 4096 values (one block: m = 16), each with a shorter last chunk.
+  // chunks of up to 4096 values (one block: m = 16), each with a shorter last chunk. n = 45: a
+  // whole 32-column block (Q8_0 on AMX: tiles loaded in place from the blocks) and a part one.
   dllm::Rng rng(15);
   for (GgmlType type : kQTypes) {
-    const int64_t k = IsK(type) ? 256 * 18 : 32 * 143, n = 21;
+    const int64_t k = IsK(type) ? 256 * 18 : 32 * 143, n = 45;
     const std::vector<uint8_t> wbytes = QuantizedWeight(rng, type, n, k);
     const WeightView view{type, wbytes.data(), n, k};
     for (int64_t m : {16, 40}) {
