@@ -83,40 +83,91 @@ constexpr int64_t GroupBytes(int group, bool off) {
 
 inline int64_t Align64(int64_t bytes) { return (bytes + 63) / 64 * 64; }
 
-// Prefetches the K chunk [k0, k0 + kc) of weight rows [c0, c0 + cols): the unpackers read many
-// short row pieces at a large stride, which the hardware prefetchers follow poorly.
-inline void PrefetchChunk(const uint8_t* w, size_t row_bytes, int64_t c0, int64_t cols,
+// Weight bytes to prefetch: `rows` pieces of `bytes` bytes, the first at base, `stride` apart.
+struct Region {
+  const uint8_t* base = nullptr;
+  size_t stride = 0;
+  int64_t rows = 0;
+  uint64_t bytes = 0;
+};
+
+// The K chunk [k0, k0 + kc) of weight rows [c0, c0 + cols).
+inline Region ChunkRegion(const uint8_t* w, size_t row_bytes, int64_t c0, int64_t cols,
                           GgmlType type, int64_t k0, int64_t kc) {
   uint64_t skip = 0, bytes = 0;
   GgmlRowBytes(static_cast<uint32_t>(type), static_cast<uint64_t>(k0), &skip);
   GgmlRowBytes(static_cast<uint32_t>(type), static_cast<uint64_t>(kc), &bytes);
-  for (int64_t c = 0; c < cols; ++c) {
-    const uint8_t* p = w + static_cast<size_t>(c0 + c) * row_bytes + skip;
-    for (uint64_t off = 0; off < bytes; off += 64) hwy::Prefetch(p + off);
-    hwy::Prefetch(p + bytes - 1);
-  }
+  return {w + static_cast<size_t>(c0) * row_bytes + skip, row_bytes, cols, bytes};
 }
 
 // The chunk after (c0, k0) in a thread's walk over column blocks of `width` columns and K chunks
-// of kc_max values: the next K chunk, or the first of the next column block.
-inline void PrefetchNext(const uint8_t* w, size_t row_bytes, int64_t n, int64_t width, int64_t c0,
+// of kc_max values: the next K chunk, or the first of the next column block (empty after the
+// last).
+inline Region NextRegion(const uint8_t* w, size_t row_bytes, int64_t n, int64_t width, int64_t c0,
                          GgmlType type, int64_t k, int64_t k0, int64_t kc_max) {
   if (k0 + kc_max < k) {
-    PrefetchChunk(w, row_bytes, c0, std::min(width, n - c0), type, k0 + kc_max,
-                  std::min(kc_max, k - k0 - kc_max));
-  } else if (c0 + width < n) {
-    PrefetchChunk(w, row_bytes, c0 + width, std::min(width, n - c0 - width), type, 0,
-                  std::min(kc_max, k));
+    return ChunkRegion(w, row_bytes, c0, std::min(width, n - c0), type, k0 + kc_max,
+                       std::min(kc_max, k - k0 - kc_max));
   }
+  if (c0 + width < n) {
+    return ChunkRegion(w, row_bytes, c0 + width, std::min(width, n - c0 - width), type, 0,
+                       std::min(kc_max, k));
+  }
+  return {};
 }
 
-// The first byte of column block c0's K chunk at k0 (whole weight blocks; kCols columns wide),
-// with the thread's next chunk prefetched (the fused drivers' walk).
+// Prefetches a region's cache lines, `per_step` lines per Step() (the unpackers and tile loads
+// read many short row pieces at a large stride, which the hardware prefetchers follow poorly).
+// Spread over a kernel call's steps, the next chunk streams in while this one computes; all at
+// once (Rest), the thread waits whenever the line fill buffers are full.
+class RegionPrefetcher {
+ public:
+  RegionPrefetcher(const Region& r, int64_t steps) : r_(r) {
+    if (r_.rows == 0 || r_.bytes == 0) {
+      row_ = r_.rows;
+      return;
+    }
+    Start();
+    const int64_t lines = r_.rows * static_cast<int64_t>((end_ - line_) / 64 + 1);
+    per_step_ = (lines + std::max<int64_t>(steps, 1) - 1) / std::max<int64_t>(steps, 1);
+  }
+  void Step() {
+    for (int64_t i = 0; i < per_step_ && row_ < r_.rows; ++i) One();
+  }
+  void Rest() {
+    while (row_ < r_.rows) One();
+  }
+
+ private:
+  void Start() {
+    const uint8_t* p = r_.base + static_cast<size_t>(row_) * r_.stride;
+    line_ = reinterpret_cast<uintptr_t>(p) & ~uintptr_t{63};
+    end_ = reinterpret_cast<uintptr_t>(p + r_.bytes - 1) & ~uintptr_t{63};
+  }
+  void One() {
+    hwy::Prefetch(reinterpret_cast<const uint8_t*>(line_));
+    line_ += 64;
+    if (line_ > end_ && ++row_ < r_.rows) Start();
+  }
+
+  Region r_;
+  int64_t row_ = 0, per_step_ = 0;
+  uintptr_t line_ = 0, end_ = 0;
+};
+
+// The first byte of column block c0's K chunk at k0 (whole weight blocks; kCols columns wide).
+// Without `next`, the thread's next chunk is prefetched at once; with it, it is returned there
+// to be prefetched during the work on this chunk (RegionPrefetcher).
 inline const uint8_t* ChunkSource(const uint8_t* w, size_t row_bytes, const WeightView& view,
-                                  int64_t c0, int64_t k0, int64_t kc_max) {
+                                  int64_t c0, int64_t k0, int64_t kc_max, Region* next = nullptr) {
   uint64_t skip = 0;  // bytes of the k0 values before the chunk
   GgmlRowBytes(static_cast<uint32_t>(view.type), static_cast<uint64_t>(k0), &skip);
-  PrefetchNext(w, row_bytes, view.n, kCols, c0, view.type, view.k, k0, kc_max);
+  const Region r = NextRegion(w, row_bytes, view.n, kCols, c0, view.type, view.k, k0, kc_max);
+  if (next != nullptr) {
+    *next = r;
+  } else {
+    RegionPrefetcher(r, 1).Rest();
+  }
   return w + static_cast<size_t>(c0) * row_bytes + skip;
 }
 
@@ -837,7 +888,7 @@ template <bool kOff>
 DLLM_QGEMM_ATTR void AmxKernel(const uint8_t* ab, int64_t bstride, const float* dt,
                                const float* et, int64_t fstride, const uint8_t* w,
                                const AmxWeights& wa, int64_t ng, int64_t nb, float* out,
-                               bool load, const AmxDest& dest) {
+                               bool load, const AmxDest& dest, RegionPrefetcher* pf) {
   constexpr int64_t gb = GroupBytes(32, kOff);
   alignas(64) int32_t p[2][256];
   // Step s = (16-row block b, half, group g), g fastest.
@@ -875,6 +926,7 @@ DLLM_QGEMM_ATTR void AmxKernel(const uint8_t* ab, int64_t bstride, const float* 
                  et + scale.b * fstride, scale.g, ng, scale.half, out + scale.b * 512,   \
                  load, scale.b, dest, acc);                                              \
   scale.Next(ng);                                                                        \
+  if (pf != nullptr) pf->Step();                                                         \
   if (++s == steps) break
   DLLM_AMX_ISSUE(0, 1, 2);
   if (steps > 1) DLLM_AMX_ISSUE(5, 6, 3);
@@ -887,13 +939,15 @@ DLLM_QGEMM_ATTR void AmxKernel(const uint8_t* ab, int64_t bstride, const float* 
     DLLM_AMX_STEP(0, 1, 2, 4, 1);
     DLLM_AMX_STEP(5, 6, 3, 2, 0);
   }
+  if (pf != nullptr) pf->Rest();
 #undef DLLM_AMX_STEP
 #undef DLLM_AMX_ISSUE
 }
 
 using AmxKernelFn = void (*)(const uint8_t* ab, int64_t bstride, const float* dt, const float* et,
                              int64_t fstride, const uint8_t* w, const AmxWeights& wa, int64_t ng,
-                             int64_t nb, float* out, bool load, const AmxDest& dest);
+                             int64_t nb, float* out, bool load, const AmxDest& dest,
+                             RegionPrefetcher* pf);
 
 inline AmxKernelFn AmxKernelFor(bool off) { return off ? &AmxKernel<true> : &AmxKernel<false>; }
 
@@ -1343,7 +1397,8 @@ void LinearAmx(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const
       const int cols = static_cast<int>(std::min<int64_t>(kCols, n - c0));
       for (int64_t k0 = 0; k0 < k; k0 += kc_max) {
         const int64_t kc = std::min(kc_max, k - k0);
-        const uint8_t* src = ChunkSource(wbytes, row_bytes, w, c0, k0, kc_max);
+        Region next;
+        const uint8_t* src = ChunkSource(wbytes, row_bytes, w, c0, k0, kc_max, &next);
         AmxWeights wa{chunk, GroupBytes(32, off), 32};
         if (in_place && cols == kCols) {
           // Q8_0: only the scales are unpacked; the tiles load the blocks' values in place.
@@ -1353,8 +1408,10 @@ void LinearAmx(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const
           UnpackRowsAmxFor(w.type, src, row_bytes, cols, kc, chunk);
         }
         const AmxDest dest = k0 + kc == k ? AmxDest{y + c0, ldy, accumulate, m, cols} : AmxDest{};
+        // The next chunk's weights stream in during this chunk's 2 · nb · kc / 32 steps.
+        RegionPrefetcher pf(next, 2 * nb * (kc / 32));
         kernel(ab + k0 / 32 * 512, ng * 512, dt + k0 / 32 * 16, et + k0 / 32 * 16, ng * 16,
-               chunk, wa, kc / 32, nb, acc, k0 > 0, dest);
+               chunk, wa, kc / 32, nb, acc, k0 > 0, dest, &pf);
       }
     }
     amx::ReleaseTiles();
@@ -1545,7 +1602,7 @@ double TimeAmxKernelImpl(bool offsets, int64_t iters) {
   for (int64_t i = 0; i < iters; ++i) {
     kernel(ab.data(), kGroups * 512, factors.data(), factors.data(), kGroups * 16, w.data(),
            AmxWeights{w.data(), GroupBytes(32, offsets), 32},
-           kGroups, kBlocks, out.data(), i > 0, AmxDest{});
+           kGroups, kBlocks, out.data(), i > 0, AmxDest{}, nullptr);
   }
   const auto t1 = std::chrono::steady_clock::now();
   amx::ReleaseTiles();
