@@ -1487,12 +1487,17 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
         const int cols = static_cast<int>(std::min<int64_t>(kCols, n - c0));
         for (int64_t k0 = 0; k0 < k; k0 += kc_max) {
           const int64_t kc = std::min(kc_max, k - k0);
-          UnpackBlock(w.type, ChunkSource(wbytes, row_bytes, w, c0, k0, kc_max), row_bytes, cols,
-                      kc, group, off, dec, chunk);
+          Region next;
+          const uint8_t* src = ChunkSource(wbytes, row_bytes, w, c0, k0, kc_max, &next);
+          // The next chunk streams in during this one's unpacking and row blocks.
+          RegionPrefetcher pf(next, row_blocks + 1);
+          pf.Step();
+          UnpackBlock(w.type, src, row_bytes, cols, kc, group, off, dec, chunk);
           for (int64_t rb = 0; rb < row_blocks; ++rb) {
             const int64_t r0 = rb * kRows;
             const int rows = static_cast<int>(std::min<int64_t>(kRows, m - r0));
             run.Run(r0, rows, k0, chunk, kc / group, acc + r0 * kCols, k0 > 0);
+            pf.Step();
           }
         }
         StoreRows(acc, m, cols, y + c0, ldy, accumulate);
