@@ -332,6 +332,21 @@ HWY_INLINE hn::Vec<hn::Rebind<float, DI>> F16Lanes(DI di, hn::Vec<DI> h) {
   return hn::Or(mag, hn::BitCast(df, sign));
 }
 
+// F16Lanes by the hardware conversion (F16C on the x86 targets that have it) when no lane holds
+// a NaN, which the hardware would quiet; the same values, in a fraction of the operations.
+template <class DI>
+HWY_INLINE hn::Vec<hn::Rebind<float, DI>> F16LanesFast(DI di, hn::Vec<DI> h) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+  const auto nan = hn::Gt(hn::And(h, hn::Set(di, 0x7fff)), hn::Set(di, 0x7c00));
+  if (hn::AllFalse(di, nan)) {
+    const hn::Rebind<uint16_t, DI> d16;
+    const hn::Rebind<hwy::float16_t, DI> dh;
+    return hn::PromoteTo(hn::Rebind<float, DI>(), hn::BitCast(dh, hn::DemoteTo(d16, h)));
+  }
+#endif
+  return F16Lanes(di, h);
+}
+
 // The s (and o) of every group of Lanes consecutive weight rows starting at `base` (only the
 // first `valid` exist and are read; the others get 0), one vector per group (gathered fields, the
 // formulas of DecodeScales): s of group g at s_out + g · stride bytes, o at o_out + g · stride.
@@ -373,16 +388,16 @@ DLLM_QUNPACK_ATTR void MetaLanes(const uint8_t* base, size_t row_bytes, int vali
                            : kType == GgmlType::kQ5_0 ? 22 : kType == GgmlType::kQ5_1 ? 24 : 34;
     for (int64_t b = 0; b < k / 32; ++b, meta += stride, ometa += stride) {
       const auto f = gather(b * kBytes);  // d (and m) of the block
-      store(meta, F16Lanes(di, hn::And(f, low16)));
-      if constexpr (kOff) store(ometa, F16Lanes(di, high16(f)));
+      store(meta, F16LanesFast(di, hn::And(f, low16)));
+      if constexpr (kOff) store(ometa, F16LanesFast(di, high16(f)));
     }
   } else if constexpr (kType == GgmlType::kQ4_K || kType == GgmlType::kQ5_K) {
     constexpr int kBytes = kType == GgmlType::kQ4_K ? 144 : 176;
     const auto b63 = hn::Set(di, 63), b15 = hn::Set(di, 15), b255 = hn::Set(di, 255);
     for (int64_t sb = 0; sb < k / 256; ++sb) {
       const auto f = gather(sb * kBytes);
-      const auto d = F16Lanes(di, hn::And(f, low16));
-      const auto dmin = F16Lanes(di, high16(f));
+      const auto d = F16LanesFast(di, hn::And(f, low16));
+      const auto dmin = F16LanesFast(di, high16(f));
       const hn::Vec<decltype(di)> w[3] = {gather(sb * kBytes + 4), gather(sb * kBytes + 8),
                                           gather(sb * kBytes + 12)};
       auto byte = [&](int i) { return hn::And(hn::ShiftRightSame(w[i / 4], 8 * (i % 4)), b255); };
@@ -402,7 +417,7 @@ DLLM_QUNPACK_ATTR void MetaLanes(const uint8_t* base, size_t row_bytes, int vali
   } else {
     for (int64_t sb = 0; sb < k / 256; ++sb) {
       // d is bytes 208..209: read 206..209 (inside the block) and take the high half.
-      const auto d = F16Lanes(di, high16(gather(sb * 210 + 206)));
+      const auto d = F16LanesFast(di, high16(gather(sb * 210 + 206)));
       for (int q = 0; q < 4; ++q) {
         const auto w = gather(sb * 210 + 192 + 4 * q);
         for (int i = 0; i < 4; ++i, meta += stride) {
