@@ -202,17 +202,19 @@ void QuantizeRow(const float* HWY_RESTRICT x, int64_t k, int group, bool off, bo
       }
       hn::StoreU(hn::Xor(hn::DemoteTo(d8, v), flip), d8, qb + j);
     }
+    if (group == 32) {
+      dg[b] = d;
+    } else {
+      dg[2 * b] = dg[2 * b + 1] = d;
+    }
+    if (!off) continue;  // the sums are only needed for e
     const int32_t sum0 = hn::GetLane(hn::SumOfLanes(di, s0));
     const int32_t sum1 = hn::GetLane(hn::SumOfLanes(di, s1));
     if (group == 32) {
-      dg[b] = d;
-      if (off) eg[b] = d * static_cast<float>(sum0 + sum1);
+      eg[b] = d * static_cast<float>(sum0 + sum1);
     } else {
-      dg[2 * b] = dg[2 * b + 1] = d;
-      if (off) {
-        eg[2 * b] = d * static_cast<float>(sum0);
-        eg[2 * b + 1] = d * static_cast<float>(sum1);
-      }
+      eg[2 * b] = d * static_cast<float>(sum0);
+      eg[2 * b + 1] = d * static_cast<float>(sum1);
     }
   }
 }
