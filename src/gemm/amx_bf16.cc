@@ -41,9 +41,10 @@ void Configure() {
 
 // One block of 32 weight rows (row r at w + r·ldw, bf16) against the packed activations
 // (bp: [2 halves][k/2][16][2] bf16); c_out: 4 tiles of 16×16 f32 (C[a][b] at c_out + 256·(2a+b),
-// row = weight row, column = activation row).
+// row = weight row, column = activation row). next: the thread's next block of 32 rows (same
+// ldw) or null; its first values are prefetched during this block's last K steps.
 void Block(const uint16_t* w, int64_t ldw, const uint16_t* bp, int64_t k, bool two_halves,
-           float* c_out) {
+           const uint16_t* next, float* c_out) {
   const long wstride = static_cast<long>(ldw * 2);
   const uint16_t* b1 = bp + k * 16;  // the second activation half's packing
   DLLM_TILE_ZERO(0);
@@ -55,6 +56,11 @@ void Block(const uint16_t* w, int64_t ldw, const uint16_t* bp, int64_t k, bool t
     if (k0 + 512 < k) {
       for (int r = 0; r < 32; ++r) {
         _mm_prefetch(reinterpret_cast<const char*>(w + r * ldw + k0 + 512), _MM_HINT_T0);
+      }
+    } else if (next != nullptr && k0 + 512 - k < k) {
+      // The same distance ahead, into the next block's rows.
+      for (int r = 0; r < 32; ++r) {
+        _mm_prefetch(reinterpret_cast<const char*>(next + r * ldw + (k0 + 512 - k)), _MM_HINT_T0);
       }
     }
     DLLM_TILE_LOAD(6, bp + k0 * 16, 64);
@@ -126,7 +132,9 @@ void LinearBf16Amx(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, c
     for (int64_t b = 0; b < blocks; ++b) {
       const int64_t n0 = 32 * b;
       const bool partial = n0 + 32 > n;
-      Block(partial ? tail : wdata + n0 * k, k, bp, k, two_halves, c);
+      // A static schedule gives each thread consecutive blocks: b + 1 is its next one (if any).
+      const uint16_t* next = b + 1 >= blocks ? nullptr : n0 + 64 > n ? tail : wdata + (n0 + 32) * k;
+      Block(partial ? tail : wdata + n0 * k, k, bp, k, two_halves, next, c);
       const int64_t cols = std::min<int64_t>(32, n - n0);
       for (int64_t i = 0; i < m; ++i) {
         float* yr = y + i * ldy + n0;
