@@ -564,7 +564,8 @@ int main(int argc, char** argv) {
       for (const dllm::LayerShape& l : hp.layers) (l.sliding ? sl : gl) = &l;
       for (int i = 0; i < 30; ++i) hp30.layers.push_back((i % 6 == 5) ? *gl : *sl);
       hp30.n_layer = 30;
-      const double file30 = file - layer_bytes + 25 * sliding_bytes / n_sl + 5 * global_bytes / n_gl;
+      const double file30 =
+          file - layer_bytes + 25 * sliding_bytes / n_sl + 5 * global_bytes / n_gl;
       const double kv30 =
           static_cast<double>(dllm::KvCacheBytes(hp30, context + 2 * hp.canvas_length));
       mem_ratio30 = (file30 + kv30 + mem_excess) / (file30 + kv30);

@@ -9,6 +9,8 @@
 //     here), and again in a child process with oneDNN limited to AVX512_CORE_VNNI, the peak a
 //     VNNI kernel can be judged against (with --int8-target AVX2 or AVX2+VNNI: limited to AVX2
 //     or AVX2_VNNI, what an AVX2 client CPU has).
+// Next the int8 path's ceilings: its dispatched micro-kernel alone on cache-resident operands
+// (q8::TimeKernel) per weight-group kind, against both int8 peaks (on AMX also the tile loops).
 // Then Linear / LinearT / Sgemm at the DiffusionGemma shapes, best of --reps runs, as GFLOP/s and
 // as a fraction of the peaks. Quantized weights: the int8 path against both int8 peaks, and the
 // f32 dequantized-tile path against the f32 peak. --int8-target runs the int8 path on one of its
@@ -319,6 +321,45 @@ double AmxKernelGops(int reps, bool offsets) {
   return best;
 }
 
+// GOP/s of the micro-kernel the int8 path dispatches to (q8::TimeKernel) alone, on every thread
+// at once, for `group`-value groups with or without offsets.
+double KernelGops(int reps, int group, bool offsets) {
+  double best = 0;
+  for (int r = 0; r < reps; ++r) {
+    double slowest = 0, ops = 0;
+#pragma omp parallel reduction(max : slowest) reduction(+ : ops)
+    {
+      const dllm::gemm::q8::KernelTiming t = dllm::gemm::q8::TimeKernel(group, offsets, 60);
+      slowest = t.seconds;
+      ops = t.ops;
+    }
+    if (slowest > 0) best = std::max(best, ops / slowest * 1e-9);
+  }
+  return best;
+}
+
+// The int8 path's ceilings per weight-group kind: its kernel alone against both int8 peaks.
+void PrintKernelCeilings(const Peak& p, int reps, const char* limited) {
+  auto pct = [](double g, double peak) { return peak > 0 ? 100.0 * g / peak : 0.0; };
+  std::printf("  int8 path's kernel alone (%s, operands in cache, no unpacking / quantizing; "
+              "%% of the best-ISA / %s int8 peak):\n   ",
+              dllm::gemm::q8::ActiveTargetName(), limited);
+  const struct {
+    const char* name;
+    int group;
+    bool off;
+  } kinds[] = {{"32-value groups (Q8_0, Q4_0, Q5_0)", 32, false},
+               {"with offsets (Q4_K, Q5_K, Q4_1, Q5_1)", 32, true},
+               {"16-value groups (Q6_K, Q3_K)", 16, false},
+               {"with offsets (Q2_K)", 16, true}};
+  for (const auto& k : kinds) {
+    const double g = KernelGops(reps, k.group, k.off);
+    std::printf(" %s %.1f GOP/s (%.0f%% / %.0f%%);", k.name, g, pct(g, p.best.int8),
+                pct(g, p.limited.int8));
+  }
+  std::printf("\n");
+}
+
 // What bounds the int8 path on AMX: the tile unit's rate at K = 64 and at K = 32 (one
 // 32-value group per tile matmul), and the AMX kernel alone on cache-resident operands (each
 // group's 16×16 products stored and scaled with AVX-512), against the int8 peak.
@@ -579,6 +620,13 @@ int main(int argc, char** argv) {
   std::printf("  (f32/bf16 percentages are of the best-ISA oneDNN peak of the same type; int8 of "
               "both int8 peaks)\n");
   if (p.amx_int8_k64 > 0) PrintAmxInt8Ceiling(p, reps);
+  {
+    // With --no-amx the ceilings are the VNNI kernels' too, as the table below.
+    const bool amx_was = dllm::gemm::amx::Enabled();
+    if (!amx) dllm::gemm::amx::SetEnabled(false);
+    PrintKernelCeilings(p, reps, limited_isa.c_str());
+    dllm::gemm::amx::SetEnabled(amx_was);
+  }
 
   {
     std::printf("\nQuantized weights: Linear y = x·Wᵀ, int8 path (default; kernel %s) and f32 "

@@ -1381,10 +1381,10 @@ void LinearAmx(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const
       ctx.tile_scratch.Get(static_cast<size_t>(need.tile), &ctx.scratch_growths));
   const AmxKernelFn kernel = AmxKernelFor(off);
   const auto* wbytes = static_cast<const uint8_t*>(w.data);
-  // Q8_0 tiles load in place from the weights for up to 4 row blocks (medians of one-thread runs
-  // at K = 2816 against unpacking: +15–30 % at m = 16, +7–17 % at 24, +3–4 % at 48 and 64, equal
-  // at 128, 5–10 % slower at 256, where the unpacked chunk's contiguous rows are reused by 16
-  // row blocks and the blocks' 34-byte stride splits cache lines).
+  // Q8_0 tiles load in place from the weights for up to 4 row blocks (medians of one-thread
+  // runs at K = 2816 against unpacking: +15–30 % at m = 16, +7–17 % at 24, +3–4 % at 48 and
+  // 64, equal at 128, 5–10 % slower at 256, where the unpacked chunk's contiguous rows are
+  // reused by 16 row blocks and the blocks' 34-byte stride splits cache lines).
   const bool in_place = w.type == GgmlType::kQ8_0 && nb <= 4;
   const bool parallel = threads > 1 && m * n * k >= (int64_t{1} << 20);
   const int64_t blocks = (n + kCols - 1) / kCols;
