@@ -618,3 +618,25 @@ TEST_CASE("int8: special fp16 scales give the reference's bits on every target")
     }
   }
 }
+
+// The benchmarks' kernel-ceiling timer (q8::TimeKernel, step_bench / gemm_bench) runs the kernel
+// each target dispatches to, for every group kind, on buffers of its own: it must report time
+// and the operations of the calls it made (under ASan, within those buffers).
+TEST_CASE("int8: the kernel-ceiling timer runs every group kind on every target") {
+  ForEachTarget([&](const std::string& name) {
+    for (int group : {32, 16}) {
+      for (bool off : {false, true}) {
+        INFO("G=" << group << " offsets=" << off);
+        const q8::KernelTiming one = q8::TimeKernel(group, off, 1);
+        const q8::KernelTiming three = q8::TimeKernel(group, off, 3);
+        CHECK(one.seconds > 0);
+        CHECK(one.ops > 0);
+        CHECK(three.ops == doctest::Approx(3 * one.ops));
+        // The AMX kernel serves 32-value groups where the target has it; its call is the
+        // 256 × 32 × 256 step, the register kernels' 256 rows × one column block × K = 2816.
+        if (group == 32 && name == "AVX3_DL+AMX") CHECK(one.ops == 2.0 * 256 * 32 * 256);
+      }
+    }
+  });
+  CHECK(q8::TimeKernel(8, false, 1).ops == 0);  // no such group kind: nothing runs
+}
