@@ -155,19 +155,14 @@ class RegionPrefetcher {
   uintptr_t line_ = 0, end_ = 0;
 };
 
-// The first byte of column block c0's K chunk at k0 (whole weight blocks; kCols columns wide).
-// Without `next`, the thread's next chunk is prefetched at once; with it, it is returned there
-// to be prefetched during the work on this chunk (RegionPrefetcher).
+// The first byte of column block c0's K chunk at k0 (whole weight blocks; kCols columns wide),
+// and in `next` the thread's next chunk, to be prefetched during the work on this one
+// (RegionPrefetcher).
 inline const uint8_t* ChunkSource(const uint8_t* w, size_t row_bytes, const WeightView& view,
-                                  int64_t c0, int64_t k0, int64_t kc_max, Region* next = nullptr) {
+                                  int64_t c0, int64_t k0, int64_t kc_max, Region& next) {
   uint64_t skip = 0;  // bytes of the k0 values before the chunk
   GgmlRowBytes(static_cast<uint32_t>(view.type), static_cast<uint64_t>(k0), &skip);
-  const Region r = NextRegion(w, row_bytes, view.n, kCols, c0, view.type, view.k, k0, kc_max);
-  if (next != nullptr) {
-    *next = r;
-  } else {
-    RegionPrefetcher(r, 1).Rest();
-  }
+  next = NextRegion(w, row_bytes, view.n, kCols, c0, view.type, view.k, k0, kc_max);
   return w + static_cast<size_t>(c0) * row_bytes + skip;
 }
 
@@ -1415,7 +1410,7 @@ void LinearAmx(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, const
       for (int64_t k0 = 0; k0 < k; k0 += kc_max) {
         const int64_t kc = std::min(kc_max, k - k0);
         Region next;
-        const uint8_t* src = ChunkSource(wbytes, row_bytes, w, c0, k0, kc_max, &next);
+        const uint8_t* src = ChunkSource(wbytes, row_bytes, w, c0, k0, kc_max, next);
         AmxWeights wa{chunk, GroupBytes(32, off), 32};
         if (in_place && cols == kCols) {
           // Q8_0: only the scales are unpacked; the tiles load the blocks' values in place.
@@ -1505,7 +1500,7 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
         for (int64_t k0 = 0; k0 < k; k0 += kc_max) {
           const int64_t kc = std::min(kc_max, k - k0);
           Region next;
-          const uint8_t* src = ChunkSource(wbytes, row_bytes, w, c0, k0, kc_max, &next);
+          const uint8_t* src = ChunkSource(wbytes, row_bytes, w, c0, k0, kc_max, next);
           // The next chunk streams in during this one's unpacking and row blocks.
           RegionPrefetcher pf(next, row_blocks + 1);
           pf.Step();
