@@ -11,8 +11,24 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "gemm/cpu.h"
+#include "gemm/qgemm.h"
 
 namespace dllm::bench {
+
+double Int8KernelGops(int threads, int group, bool offsets, int reps) {
+  double best = 0;
+  for (int r = 0; r < reps; ++r) {
+    double slowest = 0, ops = 0;
+#pragma omp parallel num_threads(threads) reduction(max : slowest) reduction(+ : ops)
+    {
+      const gemm::q8::KernelTiming t = gemm::q8::TimeKernel(group, offsets, 60);
+      slowest = t.seconds;
+      ops = t.ops;
+    }
+    if (slowest > 0) best = std::max(best, ops / slowest * 1e-9);
+  }
+  return best;
+}
 
 double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())

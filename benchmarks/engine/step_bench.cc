@@ -91,23 +91,6 @@ struct Rates {
   }
 };
 
-// GOP/s of the int8 path's micro-kernel alone for `group`-value groups on `threads` threads at
-// once (best of `reps`).
-double KernelCeiling(int threads, int group, bool offsets, int reps = 3) {
-  double best = 0;
-  for (int r = 0; r < reps; ++r) {
-    double slowest = 0, ops = 0;
-#pragma omp parallel num_threads(threads) reduction(max : slowest) reduction(+ : ops)
-    {
-      const dllm::gemm::q8::KernelTiming t = dllm::gemm::q8::TimeKernel(group, offsets, 60);
-      slowest = t.seconds;
-      ops = t.ops;
-    }
-    if (slowest > 0) best = std::max(best, ops / slowest * 1e-9);
-  }
-  return best;
-}
-
 // Weight bytes and FLOPs of one layer's components for `rows` rows seeing `keys` keys, and the
 // least time their arithmetic needs at `rates` (attention's own products at `attn_rate`).
 struct Component {
@@ -320,10 +303,10 @@ int main(int argc, char** argv) {
   rates.f32 = peak.f32;
   rates.bf16 = bf16_ok ? peak.bf16 : peak.f32;
   if (quantized) {
-    rates.g32 = KernelCeiling(threads, 32, false);
-    rates.g32_off = KernelCeiling(threads, 32, true);
-    rates.g16 = KernelCeiling(threads, 16, false);
-    rates.g16_off = KernelCeiling(threads, 16, true);
+    rates.g32 = dllm::bench::Int8KernelGops(threads, 32, false);
+    rates.g32_off = dllm::bench::Int8KernelGops(threads, 32, true);
+    rates.g16 = dllm::bench::Int8KernelGops(threads, 16, false);
+    rates.g16_off = dllm::bench::Int8KernelGops(threads, 16, true);
   }
   const double attn_rate = float_weights ? peak.f32 : rates.bf16;
 
@@ -411,18 +394,11 @@ int main(int argc, char** argv) {
   row("sampling (softmax/entropy/draw)", t_sample, 0);
   row("whole step", t_step, f.Layers() + f.head + f.self_cond);
   // Prefill: every layer but the last in full; of the last, Forward::Encode computes only the
-  // keys and values the cache needs.
+  // keys and values the cache needs (AllLayers with `prompt`).
+  const std::vector<Component> prompt_parts =
+      AllLayers(*model, context, static_cast<double>(context), true, rates, attn_rate);
   double prefill_flops = 0;
-  for (size_t il = 0; il < hp.layers.size(); ++il) {
-    const dllm::LayerShape& l = hp.layers[il];
-    const double reach = l.sliding ? std::min<double>(context, hp.sliding_window) : context;
-    if (il + 1 < hp.layers.size()) {
-      prefill_flops += LayerFlops(hp, l, static_cast<double>(context), reach / 2 + 1);
-    } else {
-      const double kv = l.n_kv_head * static_cast<double>(l.head_dim) * (l.has_v ? 2 : 1);
-      prefill_flops += 2 * static_cast<double>(context) * static_cast<double>(hp.n_embd) * kv;
-    }
-  }
+  for (const Component& c : prompt_parts) prefill_flops += c.flops;
   row("prompt encode (all rows)", m.prompt_seconds, prefill_flops);
   std::printf("(percentages are of the %s peak, the weights' type)\n", peak_name);
   // The layers by component: compute against the peak, weight traffic against bandwidth.
@@ -606,10 +582,6 @@ int main(int argc, char** argv) {
   // bound this run measured that keeps it from being met.
   std::printf("\nspeed targets (issue 6), this run:\n");
   auto judge = [](bool met) { return met ? "met" : "NOT met"; };
-  const std::vector<Component> prompt_parts =
-      AllLayers(*model, context, static_cast<double>(context), true, rates, attn_rate);
-  double prompt_layer_flops = 0;
-  for (const Component& c : prompt_parts) prompt_layer_flops += c.flops;
   // Bounds as fractions of the peak: the roofline, and on block-quantized weights the kernel bound.
   auto bounds = [&](const std::vector<Component>& cs, double fl) {
     const double roof = fl / FloorSeconds(cs, type_peak, bw, false) / (type_peak * 1e9);
@@ -678,7 +650,7 @@ int main(int argc, char** argv) {
     std::printf("  [4] prompt encode >= 60%% of the %s peak: %.0f%% -- %s\n", peak_name,
                 100 * frac, judge(frac >= 0.60));
     if (frac < 0.60) {
-      const auto b = bounds(prompt_parts, prompt_layer_flops);
+      const auto b = bounds(prompt_parts, prefill_flops);
       explain(0.60, b.first, b.second);
     }
   }

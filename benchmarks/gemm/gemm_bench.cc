@@ -321,23 +321,6 @@ double AmxKernelGops(int reps, bool offsets) {
   return best;
 }
 
-// GOP/s of the micro-kernel the int8 path dispatches to (q8::TimeKernel) alone, on every thread
-// at once, for `group`-value groups with or without offsets.
-double KernelGops(int reps, int group, bool offsets) {
-  double best = 0;
-  for (int r = 0; r < reps; ++r) {
-    double slowest = 0, ops = 0;
-#pragma omp parallel reduction(max : slowest) reduction(+ : ops)
-    {
-      const dllm::gemm::q8::KernelTiming t = dllm::gemm::q8::TimeKernel(group, offsets, 60);
-      slowest = t.seconds;
-      ops = t.ops;
-    }
-    if (slowest > 0) best = std::max(best, ops / slowest * 1e-9);
-  }
-  return best;
-}
-
 // The int8 path's ceilings per weight-group kind: its kernel alone against both int8 peaks.
 void PrintKernelCeilings(const Peak& p, int reps, const char* limited) {
   auto pct = [](double g, double peak) { return peak > 0 ? 100.0 * g / peak : 0.0; };
@@ -353,7 +336,7 @@ void PrintKernelCeilings(const Peak& p, int reps, const char* limited) {
                {"16-value groups (Q6_K, Q3_K)", 16, false},
                {"with offsets (Q2_K)", 16, true}};
   for (const auto& k : kinds) {
-    const double g = KernelGops(reps, k.group, k.off);
+    const double g = dllm::bench::Int8KernelGops(omp_get_max_threads(), k.group, k.off, reps);
     std::printf(" %s %.1f GOP/s (%.0f%% / %.0f%%);", k.name, g, pct(g, p.best.int8),
                 pct(g, p.limited.int8));
   }
