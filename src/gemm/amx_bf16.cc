@@ -60,7 +60,8 @@ void Block(const uint16_t* w, int64_t ldw, const uint16_t* bp, int64_t k, bool t
     } else if (next != nullptr && k0 + 512 - k < k) {
       // The same distance ahead, into the next block's rows.
       for (int r = 0; r < 32; ++r) {
-        _mm_prefetch(reinterpret_cast<const char*>(next + r * ldw + (k0 + 512 - k)), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(next + r * ldw + (k0 + 512 - k)),
+                     _MM_HINT_T0);
       }
     }
     DLLM_TILE_LOAD(6, bp + k0 * 16, 64);
@@ -133,7 +134,9 @@ void LinearBf16Amx(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, c
       const int64_t n0 = 32 * b;
       const bool partial = n0 + 32 > n;
       // A static schedule gives each thread consecutive blocks: b + 1 is its next one (if any).
-      const uint16_t* next = b + 1 >= blocks ? nullptr : n0 + 64 > n ? tail : wdata + (n0 + 32) * k;
+      const uint16_t* next = b + 1 >= blocks ? nullptr
+                             : n0 + 64 > n   ? tail
+                                             : wdata + (n0 + 32) * k;
       Block(partial ? tail : wdata + n0 * k, k, bp, k, two_halves, next, c);
       const int64_t cols = std::min<int64_t>(32, n - n0);
       for (int64_t i = 0; i < m; ++i) {

@@ -79,11 +79,12 @@ double TimeAmxKernel(bool offsets, int64_t iters);
 
 // Seconds for `iters` calls, on the calling thread, of the micro-kernel Linear dispatches to now
 // for an M = 256 call on weights with `group`-value groups (32 or 16) with or without offsets
-// (see qgemm.h's contract), alone: every operand resident in cache, no unpacking, activation
+// (the contract above), alone: every operand resident in cache, no unpacking, activation
 // quantization or output rows. It is the AMX kernel (TimeAmxKernel's call) where Linear would use
-// it, else 64 blocks of kRows activation rows of the register kernel over one column block and a
-// 256-value chunk. ops: the operations (multiply-adds × 2) those calls perform. The ceiling of
-// the int8 path for that weight type on this CPU (step_bench's kernel bound).
+// it, else the register kernel as an M = 256 call runs it: 64 blocks of kRows activation rows
+// over one column block and K = 2816 (the activations then come from L2). ops: the operations
+// (multiply-adds × 2) those calls perform. The ceiling of the int8 path for that weight type on
+// this CPU (step_bench's kernel bound).
 struct KernelTiming {
   double seconds = 0;
   double ops = 0;
