@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -40,34 +42,90 @@ namespace {
 using dnnl::memory;
 using dt = memory::data_type;
 
-// GFLOP/s of one oneDNN matmul c[m×n] = a[m×k] · b[k×n] with prepacked b (format any), best of
-// reps after a warm-up run.
-double MatmulGflops(dt a_type, dt b_type, dt c_type, int64_t m, int64_t k, int64_t n, int reps) {
-  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-  dnnl::stream s(eng);
-  const memory::desc a_md({m, k}, a_type, memory::format_tag::ab);
-  const memory::desc b_any({k, n}, b_type, memory::format_tag::any);
-  const memory::desc c_md({m, n}, c_type, memory::format_tag::ab);
-  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_any, c_md), eng);
-  memory a(a_md, eng), b(pd.weights_desc(), eng), c(c_md, eng);
-  // Small patterns valid in every type (no NaN/denormal slow paths; 0x3c3c is ~0.011 in bf16).
-  std::memset(a.get_data_handle(), a_type == dt::f32 || a_type == dt::bf16 ? 0x3c : 0x11,
-              a_md.get_size());
-  std::memset(b.get_data_handle(), b_type == dt::f32 || b_type == dt::bf16 ? 0x3c : 0x07,
-              pd.weights_desc().get_size());
-  const dnnl::matmul prim(pd);
-  auto run = [&] {
+// The types of a peak kind's matmul: a, b, c.
+struct Types {
+  dt a, b, c;
+};
+Types TypesOf(PeakKind kind) {
+  switch (kind) {
+    case PeakKind::kF32: return {dt::f32, dt::f32, dt::f32};
+    case PeakKind::kBf16: return {dt::bf16, dt::bf16, dt::f32};
+    case PeakKind::kInt8: break;
+  }
+  return {dt::u8, dt::s8, dt::s32};
+}
+
+}  // namespace
+
+// One oneDNN matmul c[m×n] = a[m×k] · b[k×n] with prepacked b (format any), created once.
+struct PeakProbe::Impl {
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::stream s{eng};
+  memory a, b, c;
+  dnnl::matmul prim;
+  double flops = 0, bytes = 0;
+  int threads = 1;
+
+  Impl(PeakKind kind, int64_t m, int64_t k, int64_t n, int nthreads) : threads(nthreads) {
+    const Types t = TypesOf(kind);
+    const memory::desc a_md({m, k}, t.a, memory::format_tag::ab);
+    const memory::desc b_any({k, n}, t.b, memory::format_tag::any);
+    const memory::desc c_md({m, n}, t.c, memory::format_tag::ab);
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_any, c_md), eng);
+    a = memory(a_md, eng);
+    b = memory(pd.weights_desc(), eng);
+    c = memory(c_md, eng);
+    // Small patterns valid in every type (no NaN/denormal slow paths; 0x3c3c is ~0.011 in bf16).
+    std::memset(a.get_data_handle(), t.a == dt::u8 ? 0x11 : 0x3c, a_md.get_size());
+    std::memset(b.get_data_handle(), t.b == dt::s8 ? 0x07 : 0x3c, pd.weights_desc().get_size());
+    prim = dnnl::matmul(pd);
+    flops = 2.0 * static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n);
+    bytes = static_cast<double>(a_md.get_size() + pd.weights_desc().get_size() + c_md.get_size());
+  }
+  double Seconds() {
+    omp_set_num_threads(threads);
+    const double t0 = Now();
     prim.execute(s, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
     s.wait();
-  };
-  run();
-  double best = 1e30;
-  for (int i = 0; i < reps; ++i) {
-    const double t0 = Now();
-    run();
-    best = std::min(best, Now() - t0);
+    return Now() - t0;
   }
-  return 2.0 * m * k * n / best * 1e-9;
+};
+
+PeakProbe::PeakProbe(PeakKind kind, const std::string& shape, int threads) {
+  long long m = 0, k = 0, n = 0;
+  if (std::sscanf(shape.c_str(), "%lldx%lldx%lld", &m, &k, &n) != 3 || m <= 0 || k <= 0 ||
+      n <= 0) {
+    m = 256, k = 4096, n = 4096;
+  }
+  try {
+    impl_ = std::make_unique<Impl>(kind, m, k, n, threads);
+    impl_->Seconds();  // warm-up: first-touch of the buffers, JIT
+  } catch (const dnnl::error&) {
+    impl_.reset();
+  }
+}
+PeakProbe::~PeakProbe() = default;
+PeakProbe::PeakProbe(PeakProbe&&) noexcept = default;
+PeakProbe& PeakProbe::operator=(PeakProbe&&) noexcept = default;
+
+double PeakProbe::Bytes() const { return impl_ ? impl_->bytes : 0.0; }
+
+double PeakProbe::Gflops(int reps) {
+  if (!impl_) return 0;
+  double best = 1e30;
+  for (int i = 0; i < std::max(1, reps); ++i) best = std::min(best, impl_->Seconds());
+  return impl_->flops / best * 1e-9;
+}
+
+namespace {
+
+// GFLOP/s of one oneDNN matmul of `kind` at m×k×n, best of reps after a warm-up run.
+double MatmulGflops(PeakKind kind, int64_t m, int64_t k, int64_t n, int reps) {
+  PeakProbe probe(kind,
+                  std::to_string(m) + "x" + std::to_string(k) + "x" + std::to_string(n),
+                  omp_get_max_threads());
+  if (!probe.valid()) throw dnnl::error(dnnl_unimplemented, "no matmul");
+  return probe.Gflops(reps);
 }
 
 struct Shape {
@@ -77,12 +135,12 @@ const Shape kShapes[] = {{256, 4096, 4096}, {512, 4096, 8192}, {1024, 4096, 1638
 
 // The best over kShapes; 0 when oneDNN has no matmul for the types (a limited ISA: bf16 under
 // avx2).
-double Best(dt a, dt b, dt c, int reps, std::string* shape) {
+double Best(PeakKind kind, int reps, std::string* shape) {
   double best = 0;
   for (const Shape& s : kShapes) {
     double g = 0;
     try {
-      g = MatmulGflops(a, b, c, s.m, s.k, s.n, reps);
+      g = MatmulGflops(kind, s.m, s.k, s.n, reps);
     } catch (const dnnl::error&) {
       return 0;
     }
@@ -114,9 +172,9 @@ Peaks MeasurePeaks(int threads, int reps) {
   Peaks p;
   p.threads = threads;
   const int big_reps = std::max(1, std::min(reps, 3));
-  p.f32 = Best(dt::f32, dt::f32, dt::f32, big_reps, &p.f32_shape);
-  p.bf16 = Best(dt::bf16, dt::bf16, dt::f32, big_reps, &p.bf16_shape);
-  p.int8 = Best(dt::u8, dt::s8, dt::s32, big_reps, &p.int8_shape);
+  p.f32 = Best(PeakKind::kF32, big_reps, &p.f32_shape);
+  p.bf16 = Best(PeakKind::kBf16, big_reps, &p.bf16_shape);
+  p.int8 = Best(PeakKind::kInt8, big_reps, &p.int8_shape);
   p.isa = IsaName(dnnl::get_effective_cpu_isa());
   return p;
 }

@@ -10,7 +10,9 @@
 // (gemm_bench does this in a child process).
 #pragma once
 
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace dllm::bench {
 
@@ -21,6 +23,35 @@ struct Peaks {
   int threads = 0;
   std::string f32_shape, bf16_shape, int8_shape;  // "MxKxN" of the best run
   std::string isa;                                // oneDNN's effective max ISA, e.g. "avx512_core_amx"
+};
+
+// The arithmetic a peak is measured for.
+enum class PeakKind { kF32, kBf16, kInt8 };
+
+// One of MeasurePeaks' matmuls (kind, shape "MxKxN" as in Peaks, e.g. Peaks::int8_shape), created
+// once and rerun on demand: a yardstick measured next to each measurement it judges. The host
+// this project is benchmarked on is shared, and its speed drifts by up to 2x over seconds to
+// minutes, so a fraction of a peak measured minutes earlier says as much about the host as about
+// the code; a fraction of a probe run right before and after the measured work does not.
+class PeakProbe {
+ public:
+  // An unknown shape falls back to 256x4096x4096. Not valid() when oneDNN has no matmul for the
+  // kind (bf16 on an AVX2-limited run).
+  PeakProbe(PeakKind kind, const std::string& shape, int threads);
+  ~PeakProbe();
+  PeakProbe(PeakProbe&&) noexcept;
+  PeakProbe& operator=(PeakProbe&&) noexcept;
+
+  bool valid() const { return impl_ != nullptr; }
+  // GFLOP/s of the best of `reps` runs on the probe's threads (sets omp_set_num_threads); 0 when
+  // not valid().
+  double Gflops(int reps = 1);
+  // Bytes of its operands (resident from construction on); 0 when not valid().
+  double Bytes() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // Runs the matmuls on `threads` OpenMP threads (sets omp_set_num_threads); best of `reps`.
