@@ -280,6 +280,31 @@ class YardstickProbes {
   bool quantized_;
 };
 
+// A table of components: seconds, share, arithmetic rate against `peak`, weight traffic against
+// `bw` bytes/s. seconds[i] belongs to cs[i].
+void PrintComponents(const std::vector<Component>& cs, const std::vector<double>& seconds,
+                     double peak, double bw) {
+  double sum = 0;
+  for (double x : seconds) sum += x;
+  std::printf("%-36s %8s %6s %9s %8s %10s %8s\n", "component", "ms", "share", "GFLOP/s",
+              "of peak", "weight GB/s", "of BW");
+  for (size_t i = 0; i < cs.size() && i < seconds.size(); ++i) {
+    const double sc = seconds[i];
+    std::printf("%-36s %8.1f %5.1f%% ", cs[i].name, sc * 1e3, 100 * sc / sum);
+    if (cs[i].flops > 0 && sc > 0) {
+      std::printf("%9.1f %7.1f%% ", cs[i].flops / sc * 1e-9, 100 * cs[i].flops / sc * 1e-9 / peak);
+    } else {
+      std::printf("%9s %8s ", "-", "-");
+    }
+    if (cs[i].weight_bytes > 0 && sc > 0) {
+      std::printf("%10.1f %7.1f%%\n", cs[i].weight_bytes / sc * 1e-9,
+                  100 * cs[i].weight_bytes / sc / bw);
+    } else {
+      std::printf("%10s %8s\n", "-", "-");
+    }
+  }
+}
+
 // The middle value (the mean of the two middle ones for an even count); 0 for none.
 double Median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -534,24 +559,9 @@ int main(int argc, char** argv) {
   {
     std::printf("\nlayers by component (all %lld layers, per step); memory read bandwidth %.1f GB/s\n",
                 static_cast<long long>(hp.n_layer), bw * 1e-9);
-    std::printf("%-36s %8s %6s %9s %8s %10s %8s\n", "component", "ms", "share", "GFLOP/s",
-                "of peak", "weight GB/s", "of BW");
-    for (size_t i = 0; i < total.size(); ++i) {
-      const double sc = secs[i] / obs;
-      std::printf("%-36s %8.1f %5.1f%% ", total[i].name, sc * 1e3, 100 * secs[i] / layers_sum);
-      if (total[i].flops > 0) {
-        std::printf("%9.1f %7.1f%% ", total[i].flops / sc * 1e-9,
-                    100 * total[i].flops / sc * 1e-9 / type_peak);
-      } else {
-        std::printf("%9s %8s ", "-", "-");
-      }
-      if (total[i].weight_bytes > 0) {
-        std::printf("%10.1f %7.1f%%\n", total[i].weight_bytes / sc * 1e-9,
-                    100 * total[i].weight_bytes / sc / bw);
-      } else {
-        std::printf("%10s %8s\n", "-", "-");
-      }
-    }
+    std::vector<double> per_step;
+    for (double x : secs) per_step.push_back(x / obs);
+    PrintComponents(total, per_step, type_peak, bw);
     std::printf("roofline of the layers: >= %.1f ms per step (every component at the slower of "
                 "peak arithmetic and reading its weights at %.1f GB/s): at most %.0f%% of the %s "
                 "peak is reachable on this machine; measured %.0f%%, %.0f%% of that bound\n",
@@ -595,6 +605,34 @@ int main(int argc, char** argv) {
   }
   std::printf("sampling share of the step: %.1f%%; self-conditioning / output head time: %.2f\n",
               100.0 * t_sample / t_step, t_sc / t_head);
+
+  // The prompt encode by component: the prompt alone once more (Session::Encode), between two
+  // yardstick measurements.
+  {
+    session.Reset();
+    const Yardstick before = probes.Measure();
+    const double t0 = dllm::bench::Now();
+    session.Encode(prompt);
+    const double te = dllm::bench::Now() - t0;
+    const Yardstick y = around(before, probes.Measure());
+    const auto& pp = session.forward().last_timing().parts;
+    const std::vector<double> ps = {pp.qkv,    pp.attn_core, pp.attn_out, pp.dense,
+                                    pp.router, pp.experts,   pp.combine};
+    const Rates r = rates_of(y);
+    const std::vector<Component> cs = AllLayers(*model, context, static_cast<double>(context),
+                                                true, r, float_weights ? r.f32 : r.bf16);
+    std::printf("\nprompt encode by component (%lld tokens, all layers; %.1f ms, %.0f%% of the %s "
+                "peak measured around it, %.0f; its roofline %.1f ms%s)\n",
+                static_cast<long long>(context), te * 1e3,
+                100 * prefill_flops / te / (y.*type_field * 1e9), peak_name, y.*type_field,
+                FloorSeconds(cs, y.*type_field, bw, false) * 1e3,
+                quantized ? (", kernel bound " +
+                             std::to_string(static_cast<int>(
+                                 FloorSeconds(cs, y.*type_field, bw, true) * 1e3 + 0.5)) +
+                             " ms").c_str()
+                          : "");
+    PrintComponents(cs, ps, y.*type_field, bw);
+  }
 
   // Truncated self-conditioning: the same steps with probabilities <= threshold left out.
   double t_sc_trunc = 0;
