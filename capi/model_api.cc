@@ -229,10 +229,10 @@ dllm_status dllm_model_estimate_memory(const dllm_model* model, int64_t n_ctx,
     v.struct_size = sizeof(v);
     v.weight_bytes = m->stats.weight_bytes;
     v.kv_cache_bytes = dllm::KvCacheBytes(hp, n_ctx);
-    // Logits and softmax of one canvas, plus the activations of one pass (a canvas or a prompt
-    // chunk of at least 256 rows): residual, norms, attention and feed-forward widths.
+    // Logits and softmax of one canvas, plus the activations of one pass (a prompt pass,
+    // dllm::EncodePassRows): residual, norms, attention and feed-forward widths.
     const uint64_t cv = static_cast<uint64_t>(hp.canvas_length);
-    const uint64_t rows = std::max<uint64_t>(cv, 256);
+    const uint64_t rows = static_cast<uint64_t>(dllm::EncodePassRows(hp));
     uint64_t widest_attn = 0;
     for (const dllm::LayerShape& l : hp.layers) {
       widest_attn = std::max<uint64_t>(widest_attn,

@@ -19,10 +19,6 @@ double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// Rows of one encode pass: a canvas, or a prompt chunk of the same size (bounds the scratch and
-// the sliding-window cache).
-int64_t PassRows(const HParams& hp) { return std::max<int64_t>(hp.canvas_length, 256); }
-
 }  // namespace
 
 Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options)
@@ -41,7 +37,7 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
   }
   n_threads_ = options.n_threads ? options.n_threads : omp_get_num_procs();
   gemm_ = std::make_unique<gemm::Context>();
-  const int64_t rows = PassRows(hp);
+  const int64_t rows = EncodePassRows(hp);  // a prompt pass; a canvas is at most half of it
   forward_ = std::make_unique<Forward>(*model_, *gemm_, rows);
   cache_.Init(hp, rows);
   decoder_ = std::make_unique<CanvasDecoder>(hp.canvas_length, hp.n_vocab);

@@ -208,11 +208,15 @@ bool IsSupportedWeightType(GgmlType type) {
   return quant::CanDequantize(type);
 }
 
+int64_t EncodePassRows(const HParams& hp) {
+  return std::max<int64_t>(2 * hp.canvas_length, 512);
+}
+
 uint64_t KvCacheBytes(const HParams& hp, int64_t n_ctx) {
   uint64_t total = 0;
   for (const LayerShape& l : hp.layers) {
     const int64_t rows =
-        l.sliding ? std::min<int64_t>(n_ctx, hp.sliding_window - 1 + hp.canvas_length) : n_ctx;
+        l.sliding ? std::min<int64_t>(n_ctx, hp.sliding_window - 1 + EncodePassRows(hp)) : n_ctx;
     total += static_cast<uint64_t>(rows) * l.n_kv_head * l.head_dim * 2 * sizeof(float);
   }
   return total;

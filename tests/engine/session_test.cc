@@ -301,6 +301,32 @@ TEST_CASE("encoding in pieces fills the cache like encoding at once") {
   }
 }
 
+TEST_CASE("a prompt longer than one encode pass equals encoding it in pieces") {
+  auto m = TinyModel();
+  const int64_t pass = dllm::EncodePassRows(m->hparams());
+  const int64_t n = pass + pass / 2;  // one Encode call: a full pass, then half of one
+  REQUIRE(n + 32 <= m->hparams().context_length);
+  std::vector<int32_t> all;
+  for (int64_t i = 0; i < n; ++i) all.push_back(static_cast<int32_t>(300 + (i * 7) % 200));
+  std::vector<int32_t> canvas(32);
+  for (int i = 0; i < 32; ++i) canvas[i] = 310 + i;
+  std::vector<float> whole(32 * 512), pieces(32 * 512);
+  Session b(m, {0, 2});
+  b.Encode(all);
+  CHECK(b.n_past() == n);
+  b.Denoise(canvas, nullptr, whole.data());
+  // Pieces that never fill a pass, so no piece is split inside Encode.
+  Session a(m, {0, 2});
+  for (int64_t at = 0; at < n; at += 100) {
+    const int64_t end = std::min<int64_t>(n, at + 100);
+    a.Encode(std::vector<int32_t>(all.begin() + at, all.begin() + end));
+  }
+  a.Denoise(canvas, nullptr, pieces.data());
+  float max_diff = 0;
+  for (size_t i = 0; i < whole.size(); ++i) max_diff = std::max(max_diff, std::fabs(whole[i] - pieces[i]));
+  CHECK_MESSAGE(max_diff < 1e-3f, "max logit difference " << max_diff);
+}
+
 TEST_CASE("end-of-generation ids truncate the committed canvas") {
   auto m = TinyModel();
   GenerateParams p = Params(*m);

@@ -248,8 +248,11 @@ TEST_CASE("bad model files are rejected with a clear error") {
 TEST_CASE("KV cache size accounting") {
   auto m = LoadBytes(TinyBytes());
   const dllm::HParams& hp = m->hparams();
-  // Tiny: 5 sliding layers (2 KV heads x 16) and 1 global (1 x 32); window 32, canvas 32.
-  const uint64_t sliding_rows = std::min<int64_t>(1000, hp.sliding_window - 1 + hp.canvas_length);
+  // Tiny: 5 sliding layers (2 KV heads x 16) and 1 global (1 x 32); window 32, canvas 32. A
+  // sliding layer keeps its window (31 rows) plus one prompt pass (at least 512 rows).
+  CHECK(dllm::EncodePassRows(hp) == 512);
+  const uint64_t sliding_rows = 31 + 512;
   const uint64_t expect = 5 * sliding_rows * 2 * 16 * 2 * 4 + 1 * 1000 * 1 * 32 * 2 * 4;
   CHECK(dllm::KvCacheBytes(hp, 1000) == expect);
+  CHECK(dllm::KvCacheBytes(hp, 100) == 5 * 100 * 2 * 16 * 2 * 4 + 1 * 100 * 1 * 32 * 2 * 4);
 }
