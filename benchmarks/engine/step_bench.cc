@@ -648,34 +648,48 @@ int main(int argc, char** argv) {
                 sc_threshold, t_sc_trunc * 1e3, t_sc * 1e3, t_sc / t_sc_trunc, t_sc_trunc / t_head);
   }
 
-  // Thread scaling: the same step on one thread, next to the machine's own scaling measured just
-  // before it (the oneDNN peak of the weights' arithmetic on one thread and on all of them).
-  double t1 = 0, tn = 0, prompt1 = 0, machine_scaling = 0;
+  // Thread scaling: the same generation on one thread and on all, alternating twice, each run
+  // right after a run of the yardstick's matmul on the same threads (the machine's own scaling
+  // at that moment). Ratios of neighbouring runs cancel most of the host's drift; the figures
+  // are the medians of the two pairs.
+  double t1 = 0, tn = 0, step_scaling = 0, prompt_scaling = 0, machine_scaling = 0, g1 = 0, gn = 0;
   if (scaling && threads > 1) {
-    const dllm::bench::Peaks p1 = dllm::bench::MeasurePeaks(1, 3);
-    const dllm::bench::Peaks pn = dllm::bench::MeasurePeaks(threads, 3);
-    auto of_type = [&](const dllm::bench::Peaks& x) {
-      return wtype == dllm::GgmlType::kBF16 ? x.bf16 : float_weights ? x.f32 : x.int8;
-    };
-    machine_scaling = of_type(pn) / of_type(p1);
+    const dllm::bench::PeakKind kind = wtype == dllm::GgmlType::kBF16 ? dllm::bench::PeakKind::kBf16
+                                       : float_weights ? dllm::bench::PeakKind::kF32
+                                                       : dllm::bench::PeakKind::kInt8;
+    const std::string& shape = wtype == dllm::GgmlType::kBF16 ? peak.bf16_shape
+                               : float_weights                ? peak.f32_shape
+                                                              : peak.int8_shape;
+    dllm::bench::PeakProbe probe1(kind, shape, 1), proben(kind, shape, threads);
     dllm::Session one(model, {context + 2 * hp.canvas_length, 1});
-    one.Generate(prompt, p);
-    one.Reset();
-    one.Generate(prompt, p);
-    const dllm::Metrics& m1 = one.metrics();
-    t1 = m1.denoise_seconds / static_cast<double>(m1.steps);
-    prompt1 = m1.prompt_seconds;
-    // The step on all threads once more, right after: the host's load drifts over minutes.
-    session.Reset();
-    session.Generate(prompt, p);
-    const dllm::Metrics& mn = session.metrics();
-    tn = mn.denoise_seconds / static_cast<double>(mn.steps);
-    std::printf("thread scaling: 1 thread %.0f ms per step, %d threads %.0f ms (right after; "
-                "%.0f ms in the main run): %.2fx (prompt encode %.2fx); the machine's own: "
-                "oneDNN's %s peak %.0f GFLOP/s on 1 thread, %.0f on %d: %.2fx\n",
-                t1 * 1e3, threads, tn * 1e3, t_step * 1e3, t1 / tn,
-                prompt1 / mn.prompt_seconds, peak_name, of_type(p1), of_type(pn), threads,
-                machine_scaling);
+    one.Generate(prompt, p);  // warm-up: the one-thread contexts' primitives and scratch
+    std::vector<double> r_step, r_prompt, r_machine, v1, vn, vg1, vgn;
+    for (int rep = 0; rep < 2; ++rep) {
+      const double a1 = probe1.Gflops(1);
+      one.Reset();
+      one.Generate(prompt, p);
+      const dllm::Metrics& m1 = one.metrics();
+      const double an = proben.Gflops(1);
+      session.Reset();
+      session.Generate(prompt, p);
+      const dllm::Metrics& mn = session.metrics();
+      const double s1 = m1.denoise_seconds / static_cast<double>(m1.steps);
+      const double sn = mn.denoise_seconds / static_cast<double>(mn.steps);
+      v1.push_back(s1), vn.push_back(sn), vg1.push_back(a1), vgn.push_back(an);
+      r_step.push_back(s1 / sn);
+      r_prompt.push_back(m1.prompt_seconds / mn.prompt_seconds);
+      if (a1 > 0) r_machine.push_back(an / a1);
+    }
+    t1 = Median(v1), tn = Median(vn), g1 = Median(vg1), gn = Median(vgn);
+    prompt_scaling = Median(r_prompt);
+    machine_scaling = Median(r_machine);
+    std::printf("thread scaling (1 thread and %d alternating, twice): 1 thread %.0f ms per step, "
+                "%d threads %.0f ms (%.0f ms in the main run): %.2fx (pairs %.2fx, %.2fx; prompt "
+                "encode %.2fx); the machine's own, right before each run: oneDNN's %s peak %.0f "
+                "GFLOP/s on 1 thread, %.0f on %d: %.2fx\n",
+                threads, t1 * 1e3, threads, tn * 1e3, t_step * 1e3, Median(r_step), r_step[0],
+                r_step[1], prompt_scaling, peak_name, g1, gn, threads, machine_scaling);
+    step_scaling = Median(r_step);
   }
 
   // Memory: peak resident set during the runs above (the weights are mapped read-only, so the
@@ -840,13 +854,13 @@ int main(int argc, char** argv) {
       explain(0.60, b.first, b.second);
     }
   }
-  if (t1 > 0) {
-    const double sc = t1 / tn;
+  if (step_scaling > 0) {
+    const double sc = step_scaling;
     std::printf("  [5] %d threads >= 1.8x one thread on the step: %.2fx -- %s\n", threads, sc,
                 judge(sc >= 1.8));
     if (sc < 1.8) {
       std::printf("      the machine's own oneDNN %s matmul scaled %.2fx between the same "
-                  "thread counts just before (%s)\n",
+                  "thread counts right before the runs (%s)\n",
                   peak_name, machine_scaling,
                   machine_scaling < 1.8 ? "below the target itself: the host's cores are shared"
                                         : "the machine scaled; the step did not");
