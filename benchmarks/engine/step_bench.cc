@@ -30,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,9 @@ Flops StepFlops(const dllm::Model& m, int64_t context) {
 struct Rates {
   double f32 = 0, bf16 = 0;                        // oneDNN peaks (bf16: f32 without bf16 matmuls)
   double g32 = 0, g32_off = 0, g16 = 0, g16_off = 0;  // int8 kernel ceilings
+  // The routed experts' matmuls alone at the run's rows per expert (ExpertMatmulsGflops); 0:
+  // the experts' matmuls at their types' rates above instead.
+  double experts = 0;
   double For(dllm::GgmlType t) const {
     if (t == dllm::GgmlType::kBF16) return bf16;
     const int group = dllm::gemm::q8::GroupSize(t);
@@ -147,9 +151,11 @@ std::vector<Component> LayerComponents(const dllm::HParams& hp, const dllm::Laye
   c[2].kernel_seconds = secs({&w.attn_output}, rows, 1);
   c[3].kernel_seconds = secs({&w.ffn_gate, &w.ffn_up, &w.ffn_down}, rows, 1);
   c[4].kernel_seconds = secs({&w.ffn_gate_inp}, rows, 1);
-  c[5].kernel_seconds = secs({&w.ffn_gate_up_exps, &w.ffn_gate_exps, &w.ffn_up_exps,
-                              &w.ffn_down_exps},
-                             rows * k, e);
+  c[5].kernel_seconds = rates.experts > 0
+                            ? c[5].flops / (rates.experts * 1e9)
+                            : secs({&w.ffn_gate_up_exps, &w.ffn_gate_exps, &w.ffn_up_exps,
+                                    &w.ffn_down_exps},
+                                   rows * k, e);
   if (kv_only) {
     // Only the keys and values (Forward::Encode skips the rest of the prompt's last layer).
     const Component kv{c[0].name, 2 * rows * d * kvn, bytes(w.attn_k) + bytes(w.attn_v), 0,
@@ -197,6 +203,56 @@ double FloorSeconds(const std::vector<Component>& cs, double peak_gflops, double
     t += std::max(arith, c.weight_bytes / bw);
   }
   return t;
+}
+
+// GFLOP/s of the routed experts' matmuls alone, as Forward runs them (every expert of every
+// layer, `rows` rows each, each expert's gate/up and down Linear on one thread, the experts spread
+// over `threads` threads), on the model's own expert weights: no routing, gathering, GeGLU or
+// combining. The best of `reps` passes after a warm-up pass.
+double ExpertMatmulsGflops(const dllm::Model& model, int64_t rows, int threads, int reps) {
+  const dllm::HParams& hp = model.hparams();
+  const int64_t d = hp.n_embd, fe = hp.n_ff_exp, n_exp = hp.n_expert;
+  std::vector<std::unique_ptr<dllm::gemm::Context>> ctx;
+  for (int t = 0; t < threads; ++t) ctx.push_back(std::make_unique<dllm::gemm::Context>());
+  const size_t per_thread = static_cast<size_t>(rows * (d + 2 * fe + fe + d));
+  std::vector<float> buf(per_thread * static_cast<size_t>(threads));
+  for (size_t i = 0; i < buf.size(); ++i) {
+    buf[i] = static_cast<float>((i * 2654435761u) % 2001) * 1e-3f - 1.0f;
+  }
+  auto rows_of = [](const dllm::WeightTensor& t, int64_t first, int64_t count) {
+    return dllm::gemm::WeightView{t.type, t.Row(first), count, t.row_len()};
+  };
+  auto pass = [&] {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t job = 0; job < n_exp * hp.n_layer; ++job) {
+      const dllm::LayerWeights& w = model.layers()[static_cast<size_t>(job / n_exp)];
+      const int64_t e = job % n_exp;
+      const int t = omp_get_thread_num();
+      dllm::gemm::Context& c = *ctx[static_cast<size_t>(t)];
+      float* x = buf.data() + per_thread * static_cast<size_t>(t);
+      float* gu = x + rows * d;
+      float* act = gu + rows * 2 * fe;
+      float* y = act + rows * fe;
+      if (w.fused_gate_up()) {
+        dllm::gemm::Linear(c, x, rows, d, rows_of(w.ffn_gate_up_exps, e * 2 * fe, 2 * fe), gu,
+                           2 * fe);
+      } else {
+        dllm::gemm::Linear(c, x, rows, d, rows_of(w.ffn_gate_exps, e * fe, fe), gu, 2 * fe);
+        dllm::gemm::Linear(c, x, rows, d, rows_of(w.ffn_up_exps, e * fe, fe), gu + fe, 2 * fe);
+      }
+      dllm::gemm::Linear(c, act, rows, fe, rows_of(w.ffn_down_exps, e * d, d), y, d);
+    }
+  };
+  pass();
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    const double t0 = dllm::bench::Now();
+    pass();
+    best = std::min(best, dllm::bench::Now() - t0);
+  }
+  const double flops = 3 * 2 * static_cast<double>(rows) * static_cast<double>(d) *
+                       static_cast<double>(fe) * static_cast<double>(n_exp * hp.n_layer);
+  return flops / best * 1e-9;
 }
 
 // Memory read bandwidth: the best of a few passes summing a 1 GiB buffer on `threads` threads.
@@ -270,6 +326,11 @@ class YardstickProbes {
       y.g16_off = dllm::bench::Int8KernelGops(threads_, 16, true, 1);
     }
     return y;
+  }
+  // GFLOP/s of one run of the peak matmul behind field f (f32, bf16 or int8).
+  double Peak(double Yardstick::*f) {
+    return f == &Yardstick::f32 ? f32_.Gflops(1) : f == &Yardstick::bf16 ? bf16_.Gflops(1)
+                                                                         : int8_.Gflops(1);
   }
   // Bytes of the probes' buffers (resident while they exist).
   double Bytes() const { return f32_.Bytes() + bf16_.Bytes() + int8_.Bytes(); }
@@ -449,12 +510,35 @@ int main(int argc, char** argv) {
   all_ys.insert(all_ys.begin(), ys_before);
   const Spread type_spread = SpreadOf(all_ys, type_field);
   const double type_peak = type_spread.median;
-  // Arithmetic rates of a yardstick (bf16 falls back to f32 where oneDNN has no bf16 matmul).
-  auto rates_of = [&](const Yardstick& y) {
+  // The routed experts' matmuls alone (ExpertMatmulsGflops) at the canvas's and at the prompt
+  // pass's rows per expert, each between two runs of the peak's matmul: their rate and that
+  // rate as a fraction of the peak at that moment.
+  struct ExpertsAlone {
+    int64_t rows = 0;
+    double gflops = 0, frac = 0;
+  };
+  auto experts_alone = [&](double rows_total) {
+    ExpertsAlone x;
+    if (hp.n_expert == 0) return x;
+    x.rows = std::max<int64_t>(
+        1, std::llround(rows_total * hp.n_expert_used / static_cast<double>(hp.n_expert)));
+    const double a = probes.Peak(type_field);
+    x.gflops = ExpertMatmulsGflops(*model, x.rows, threads, 2);
+    const double b = probes.Peak(type_field);
+    x.frac = a + b > 0 ? x.gflops / (0.5 * (a + b)) : 0;
+    return x;
+  };
+  const ExpertsAlone ex_canvas = experts_alone(static_cast<double>(hp.canvas_length));
+  const ExpertsAlone ex_prompt = experts_alone(
+      static_cast<double>(std::min<int64_t>(context, dllm::EncodePassRows(hp))));
+  // Arithmetic rates of a yardstick (bf16 falls back to f32 where oneDNN has no bf16 matmul);
+  // the experts' at their measured fraction of the peak, for the canvas or the prompt's rows.
+  auto rates_of = [&](const Yardstick& y, bool prompt = false) {
     Rates r;
     r.f32 = y.f32;
     r.bf16 = bf16_ok ? y.bf16 : y.f32;
     r.g32 = y.g32, r.g32_off = y.g32_off, r.g16 = y.g16, r.g16_off = y.g16_off;
+    r.experts = (prompt ? ex_prompt.frac : ex_canvas.frac) * (y.*type_field);
     return r;
   };
   // The mean of two yardsticks (the moments before and after one measured piece of work).
@@ -567,10 +651,21 @@ int main(int argc, char** argv) {
                 "peak is reachable on this machine; measured %.0f%%, %.0f%% of that bound\n",
                 roof_s * 1e3, bw * 1e-9, 100 * roof_frac, peak_name, 100 * layers_frac,
                 100 * layers_frac / roof_frac);
+    if (ex_canvas.rows > 0) {
+      std::printf("routed experts' matmuls alone (the model's expert weights, one expert per "
+                  "thread, no routing, gathering or GeGLU): %lld rows per expert (the canvas) "
+                  "%.0f GFLOP/s = %.0f%% of the %s peak then; %lld rows (a prompt pass) %.0f "
+                  "GFLOP/s = %.0f%%; the step's experts component ran at %.0f%% of the former\n",
+                  static_cast<long long>(ex_canvas.rows), ex_canvas.gflops, 100 * ex_canvas.frac,
+                  peak_name, static_cast<long long>(ex_prompt.rows), ex_prompt.gflops,
+                  100 * ex_prompt.frac,
+                  100 * total[5].flops / (secs[5] / obs) * 1e-9 / ex_canvas.gflops);
+    }
     if (quantized) {
       std::printf("kernel bound of the layers: >= %.1f ms per step (matmuls on block-quantized "
-                  "weights at the int8 path's kernel ceilings above instead of the peak): at most "
-                  "%.0f%% of the int8 peak; measured %.0f%% of that bound\n",
+                  "weights at the int8 path's kernel ceilings above instead of the peak, the "
+                  "routed experts' at their rate alone): at most %.0f%% of the int8 peak; "
+                  "measured %.0f%% of that bound\n",
                   kernel_s * 1e3, 100 * kernel_frac, 100 * layers_frac / kernel_frac);
     }
   }
@@ -618,7 +713,7 @@ int main(int argc, char** argv) {
     const auto& pp = session.forward().last_timing().parts;
     const std::vector<double> ps = {pp.qkv,    pp.attn_core, pp.attn_out, pp.dense,
                                     pp.router, pp.experts,   pp.combine};
-    const Rates r = rates_of(y);
+    const Rates r = rates_of(y, true);
     const std::vector<Component> cs = AllLayers(*model, context, static_cast<double>(context),
                                                 true, r, float_weights ? r.f32 : r.bf16);
     std::printf("\nprompt encode by component (%lld tokens, all layers; %.1f ms, %.0f%% of the %s "
@@ -779,19 +874,26 @@ int main(int argc, char** argv) {
     const double kern = fl / FloorSeconds(cs, pk, bw, true) / (pk * 1e9);
     return std::make_pair(roof, kern);
   };
-  auto explain = [&](double target, double roof, double kern) {
+  auto explain = [&](double target, double roof, double kern, const ExpertsAlone& ex) {
     if (roof < target) {
       std::printf("      bound: the roofline (weights read at the measured %.1f GB/s) allows at "
                   "most %.0f%%\n",
                   bw * 1e-9, 100 * roof);
     }
     if (quantized && kern < target) {
-      std::printf("      bound: the int8 path's kernel alone, measured at the same moments, "
-                  "allows at most %.0f%%: "
-                  "every 32- or 16-value weight group has its own f32 scale, so each group's "
-                  "exact integer product is converted and scaled on its own (gemm/qgemm.h, the "
-                  "reference's per-block arithmetic), and the kernel's rate includes that work\n",
+      std::printf("      bound: the matmuls alone, measured at the same moments, allow at most "
+                  "%.0f%%. The int8 kernel's ceilings (header line) are below the peak because "
+                  "every 32- or 16-value weight group has its own f32 scale, so each group's exact "
+                  "integer product is converted and scaled on its own (gemm/qgemm.h, the "
+                  "reference's per-block arithmetic)",
                   100 * kern);
+      if (ex.rows > 0) {
+        std::printf("; the routed experts' matmuls (the largest part) reach only %.0f%% "
+                    "alone: each expert sees %lld rows, so its weights' unpacking and the "
+                    "kernel's per-group work serve few rows",
+                    100 * ex.frac, static_cast<long long>(ex.rows));
+      }
+      std::printf("\n");
     }
     if (roof >= target && (!quantized || kern >= target)) {
       std::printf("      no measured bound explains the gap (roofline %.0f%%%s)\n", 100 * roof,
@@ -804,7 +906,7 @@ int main(int argc, char** argv) {
     std::printf("  %s layers >= %.0f%% of the %s peak: %.0f%% -- %s\n",
                 quantized ? "[2] block-quantized (target stated for Q8_0)" : "[1] BF16",
                 100 * target, peak_name, 100 * layers_paired, judge(layers_paired >= target));
-    if (layers_paired < target) explain(target, roof_frac, kernel_paired);
+    if (layers_paired < target) explain(target, roof_frac, kernel_paired, ex_canvas);
   }
   {
     const double share = t_sample / t_step;
@@ -842,7 +944,7 @@ int main(int argc, char** argv) {
     // The prompt against the yardsticks right before it and right after step 0.
     const Yardstick y = ys.empty() ? median_ys : around(ys_before, ys[0]);
     const double pk = y.*type_field;
-    const Rates r = rates_of(y);
+    const Rates r = rates_of(y, true);
     const std::vector<Component> cs = AllLayers(*model, context, static_cast<double>(context),
                                                 true, r, float_weights ? r.f32 : r.bf16);
     const double frac = prefill_flops / m.prompt_seconds / (pk * 1e9);
@@ -851,7 +953,7 @@ int main(int argc, char** argv) {
                 peak_name, pk, 100 * frac, judge(frac >= 0.60));
     if (frac < 0.60) {
       const auto b = bounds(cs, prefill_flops, pk);
-      explain(0.60, b.first, b.second);
+      explain(0.60, b.first, b.second, ex_prompt);
     }
   }
   if (step_scaling > 0) {
