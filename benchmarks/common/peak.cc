@@ -133,6 +133,18 @@ struct Shape {
 };
 const Shape kShapes[] = {{256, 4096, 4096}, {512, 4096, 8192}, {1024, 4096, 16384}};
 
+}  // namespace
+
+std::vector<std::string> PeakShapes() {
+  std::vector<std::string> out;
+  for (const Shape& s : kShapes) {
+    out.push_back(std::to_string(s.m) + "x" + std::to_string(s.k) + "x" + std::to_string(s.n));
+  }
+  return out;
+}
+
+namespace {
+
 // The best over kShapes; 0 when oneDNN has no matmul for the types (a limited ISA: bf16 under
 // avx2).
 double Best(PeakKind kind, int reps, std::string* shape) {

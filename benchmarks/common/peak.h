@@ -54,6 +54,9 @@ class PeakProbe {
   std::unique_ptr<Impl> impl_;
 };
 
+// The shapes MeasurePeaks tries, as "MxKxN".
+std::vector<std::string> PeakShapes();
+
 // Runs the matmuls on `threads` OpenMP threads (sets omp_set_num_threads); best of `reps`.
 // Applies DLLM_CPU first (gemm/cpu.h), so a limited run is judged against the limited peak.
 // Prints nothing. Takes a few seconds.
