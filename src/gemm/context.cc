@@ -137,8 +137,27 @@ void Context::Impl::Matmul(const MatmulKey& key, const MatmulCall& call) {
 Context::Context(const Options& options) : impl_(std::make_unique<Impl>(options)) {}
 Context::~Context() = default;
 const Options& Context::options() const { return impl_->options; }
-int64_t Context::primitives_created() const { return impl_->primitives_created; }
-int64_t Context::scratch_growths() const { return impl_->scratch_growths; }
+Context::Impl& Context::Impl::ThreadImpl(int t) {
+  while (static_cast<int>(thread_impls_.size()) <= t) {
+    thread_impls_.push_back(std::make_unique<Impl>(options));
+  }
+  return *thread_impls_[static_cast<size_t>(t)];
+}
+
+int64_t Context::Impl::PrimitivesCreated() const {
+  int64_t n = primitives_created;
+  for (const auto& t : thread_impls_) n += t->PrimitivesCreated();
+  return n;
+}
+
+int64_t Context::Impl::ScratchGrowths() const {
+  int64_t n = scratch_growths;
+  for (const auto& t : thread_impls_) n += t->ScratchGrowths();
+  return n;
+}
+
+int64_t Context::primitives_created() const { return impl_->PrimitivesCreated(); }
+int64_t Context::scratch_growths() const { return impl_->ScratchGrowths(); }
 
 }  // namespace gemm
 }  // namespace dllm

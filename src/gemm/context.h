@@ -8,6 +8,7 @@
 #include <memory>
 #include <tuple>
 #include <unordered_map>
+#include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -71,6 +72,16 @@ struct Context::Impl {
   // values must match every non-runtime field of the key.
   void Matmul(const MatmulKey& key, const MatmulCall& call);
 
+  // A context of its own for thread t of a call that splits one matmul across the team, each
+  // thread running its part single-threaded (linear.cc, MatmulKxNSplit): primitives, scratchpad
+  // and bound memory are not shared between concurrent executions. Create them (t < threads)
+  // before the parallel region; inside it, only look them up.
+  Impl& ThreadImpl(int t);
+
+  // primitives_created / scratch_growths plus those of the thread contexts.
+  int64_t PrimitivesCreated() const;
+  int64_t ScratchGrowths() const;
+
   Options options;
   dnnl::engine engine;
   dnnl::stream stream;
@@ -103,6 +114,7 @@ struct Context::Impl {
             int64_t s1, const void* data);
 
   std::map<MatmulKey, std::unique_ptr<Entry>> cache_;
+  std::vector<std::unique_ptr<Impl>> thread_impls_;
 };
 
 }  // namespace gemm

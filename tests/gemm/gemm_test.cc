@@ -1,5 +1,6 @@
 // gemm: every entry point against a naive double-precision reference on random data.
 #include <doctest/doctest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstdint>
@@ -386,6 +387,37 @@ TEST_CASE("LinearT matches the double reference for every weight type") {
       TestLinearT(ctx, rng, type, {20, 48, 130}, 1);  // reduction over several chunks
     }
   }
+}
+
+TEST_CASE("LinearT splits wide outputs across the team's threads") {
+  // From 512 output columns on, LinearT's bf16 products run as one single-threaded matmul per
+  // thread on its own column range (its own context's primitive). Two threads, whatever this
+  // machine has: odd widths, padded leading dimensions, several reduction chunks (SmallTiles).
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(2);
+  dllm::Rng rng(11);
+  for (const Options& o : {Options(), SmallTiles()}) {
+    Context ctx(o);
+    for (GgmlType type : {GgmlType::kBF16, GgmlType::kF16}) {
+      TestLinearT(ctx, rng, type, {20, 130, 700}, 3);
+      TestLinearT(ctx, rng, type, {3, 64, 512}, 0);
+      TestLinearT(ctx, rng, type, {1, 97, 1031}, 1);
+    }
+  }
+  // Deterministic for a thread count, and the thread contexts' primitives and scratch count in
+  // the context's statistics and are reused.
+  Context ctx;
+  const TestWeight w = MakeWeight(rng, GgmlType::kBF16, 90, 600);
+  const std::vector<float> x = Random(rng, 16 * 90);
+  std::vector<float> y1(16 * 600), y2(16 * 600);
+  dllm::gemm::LinearT(ctx, x.data(), 16, 90, w.View(), y1.data(), 600);
+  const int64_t prims = ctx.primitives_created(), growths = ctx.scratch_growths();
+  CHECK(prims >= (dllm::gemm::Bf16MatmulAvailable() ? 2 : 1));
+  dllm::gemm::LinearT(ctx, x.data(), 16, 90, w.View(), y2.data(), 600);
+  CHECK(std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)) == 0);
+  CHECK(ctx.primitives_created() == prims);
+  CHECK(ctx.scratch_growths() == growths);
+  omp_set_num_threads(saved);
 }
 
 #if defined(DLLM_GEMM_TEST_HAVE_QUANT)
