@@ -305,6 +305,13 @@ struct Yardstick {
   double f32 = 0, bf16 = 0, int8 = 0;
   double g32 = 0, g32_off = 0, g16 = 0, g16_off = 0;
 };
+// Its oneDNN peaks (in PeakKind order: f32, bf16, int8), and all of its fields.
+constexpr double Yardstick::*kPeakFields[] = {&Yardstick::f32, &Yardstick::bf16,
+                                              &Yardstick::int8};
+constexpr double Yardstick::*kYardstickFields[] = {&Yardstick::f32, &Yardstick::bf16,
+                                                   &Yardstick::int8, &Yardstick::g32,
+                                                   &Yardstick::g32_off, &Yardstick::g16,
+                                                   &Yardstick::g16_off};
 
 class YardstickProbes {
  public:
@@ -313,23 +320,23 @@ class YardstickProbes {
   YardstickProbes(const dllm::bench::Peaks& p, int threads, bool quantized,
                   double Yardstick::*type)
       : threads_(threads), quantized_(quantized) {
-    const Kind kinds[] = {{&Yardstick::f32, dllm::bench::PeakKind::kF32, &p.f32_shape},
-                          {&Yardstick::bf16, dllm::bench::PeakKind::kBf16, &p.bf16_shape},
-                          {&Yardstick::int8, dllm::bench::PeakKind::kInt8, &p.int8_shape}};
+    const dllm::bench::PeakKind kinds[] = {dllm::bench::PeakKind::kF32,
+                                           dllm::bench::PeakKind::kBf16,
+                                           dllm::bench::PeakKind::kInt8};
+    const std::string* best_shapes[] = {&p.f32_shape, &p.bf16_shape, &p.int8_shape};
     for (size_t i = 0; i < 3; ++i) {
-      fields_[i] = kinds[i].field;
-      if (kinds[i].field == type) {
+      if (kPeakFields[i] == type) {
         for (const std::string& shape : dllm::bench::PeakShapes()) {
-          probes_[i].emplace_back(kinds[i].kind, shape, threads);
+          probes_[i].emplace_back(kinds[i], shape, threads);
         }
       } else {
-        probes_[i].emplace_back(kinds[i].kind, *kinds[i].shape, threads);
+        probes_[i].emplace_back(kinds[i], *best_shapes[i], threads);
       }
     }
   }
   Yardstick Measure() {
     Yardstick y;
-    for (double Yardstick::*f : fields_) y.*f = Peak(f);
+    for (double Yardstick::*f : kPeakFields) y.*f = Peak(f);
     if (quantized_) {
       y.g32 = dllm::bench::Int8KernelGops(threads_, 32, false, 1);
       y.g32_off = dllm::bench::Int8KernelGops(threads_, 32, true, 1);
@@ -343,7 +350,7 @@ class YardstickProbes {
   double Peak(double Yardstick::*f) {
     double best = 0;
     for (size_t i = 0; i < 3; ++i) {
-      if (fields_[i] != f) continue;
+      if (kPeakFields[i] != f) continue;
       for (dllm::bench::PeakProbe& probe : probes_[i]) best = std::max(best, probe.Gflops(1));
     }
     return best;
@@ -358,13 +365,7 @@ class YardstickProbes {
   }
 
  private:
-  struct Kind {
-    double Yardstick::*field;
-    dllm::bench::PeakKind kind;
-    const std::string* shape;
-  };
-  double Yardstick::*fields_[3] = {};
-  std::vector<dllm::bench::PeakProbe> probes_[3];
+  std::vector<dllm::bench::PeakProbe> probes_[3];  // per kPeakFields entry
   int threads_;
   bool quantized_;
 };
@@ -572,19 +573,11 @@ int main(int argc, char** argv) {
   // The mean of two yardsticks (the moments before and after one measured piece of work).
   auto around = [](const Yardstick& a, const Yardstick& b) {
     Yardstick y;
-    for (double Yardstick::*f : {&Yardstick::f32, &Yardstick::bf16, &Yardstick::int8,
-                                 &Yardstick::g32, &Yardstick::g32_off, &Yardstick::g16,
-                                 &Yardstick::g16_off}) {
-      y.*f = 0.5 * (a.*f + b.*f);
-    }
+    for (double Yardstick::*f : kYardstickFields) y.*f = 0.5 * (a.*f + b.*f);
     return y;
   };
   Yardstick median_ys;
-  for (double Yardstick::*f : {&Yardstick::f32, &Yardstick::bf16, &Yardstick::int8,
-                               &Yardstick::g32, &Yardstick::g32_off, &Yardstick::g16,
-                               &Yardstick::g16_off}) {
-    median_ys.*f = SpreadOf(all_ys, f).median;
-  }
+  for (double Yardstick::*f : kYardstickFields) median_ys.*f = SpreadOf(all_ys, f).median;
   const Rates rates = rates_of(median_ys);
   const double attn_rate = float_weights ? rates.f32 : rates.bf16;
 
@@ -608,9 +601,8 @@ int main(int argc, char** argv) {
               "weights' own arithmetic at all three shapes, the best of them (the run's "
               "yardsticks; medians): f32 %.0f, bf16 %.0f, int8 %.0f; the %s peak ranged "
               "%.0f-%.0f\n\n",
-              ys.size(), rates.f32, SpreadOf(all_ys, &Yardstick::bf16).median,
-              SpreadOf(all_ys, &Yardstick::int8).median, peak_name, type_spread.min,
-              type_spread.max);
+              ys.size(), median_ys.f32, median_ys.bf16, median_ys.int8, peak_name,
+              type_spread.min, type_spread.max);
   if (quantized) {
     std::printf("int8 path's kernel alone (%s, operands in cache, no unpacking or activation "
                 "quantization; %d threads): 32-value groups %.0f GOP/s (%.0f%% of the int8 peak), "
