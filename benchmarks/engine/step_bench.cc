@@ -20,6 +20,11 @@
 // within seconds), so the peak matmuls and the int8 kernel ceilings are rerun before the
 // measured prompt and after every measured step (PeakProbe). The table uses their medians; the
 // targets judge each step, and the prompt, against the measurements right around it.
+//
+// Thread scaling is judged against the machine's own at the same moments: right before each
+// one-thread and each N-thread run, the yardstick's matmul and the cores' arithmetic on registers
+// alone (cores.h: AMX tile products or FMAs, no memory access) run on the same threads. On a
+// shared virtual machine the latter's two-thread ratio itself ranges from about 1x to 2x.
 #include <omp.h>
 
 #include <sys/stat.h>
@@ -39,6 +44,7 @@
 #include "gemm/qdecode.h"
 #include "gemm/qgemm.h"
 #include "model/model.h"
+#include "cores.h"
 #include "peak.h"
 #include "synthetic.h"
 
@@ -480,6 +486,10 @@ int main(int argc, char** argv) {
   const char* peak_name = wtype == dllm::GgmlType::kBF16 ? "bf16"
                           : float_weights                ? "f32"
                                                          : "int8";
+  using dllm::bench::PeakKind;
+  const PeakKind peak_kind = wtype == dllm::GgmlType::kBF16 ? PeakKind::kBf16
+                             : float_weights                ? PeakKind::kF32
+                                                            : PeakKind::kInt8;
   const bool quantized = dllm::gemm::q8::GroupSize(wtype) != 0;
   // Attention's own products run in bf16 for BF16 and block-quantized models where oneDNN has
   // bf16 matmuls (model/attention.cc), else in f32.
@@ -600,9 +610,19 @@ int main(int argc, char** argv) {
   std::printf("the same matmuls rerun before the prompt and after each of the %zu steps, the "
               "weights' own arithmetic at all three shapes, the best of them (the run's "
               "yardsticks; medians): f32 %.0f, bf16 %.0f, int8 %.0f; the %s peak ranged "
-              "%.0f-%.0f\n\n",
+              "%.0f-%.0f\n",
               ys.size(), median_ys.f32, median_ys.bf16, median_ys.int8, peak_name,
               type_spread.min, type_spread.max);
+  {
+    // Context for the yardstick: the unit's own rate with operands in registers, which no matmul
+    // fed from memory reaches (each tile or vector product needs its operands loaded).
+    const dllm::bench::CoreLoop loop = dllm::bench::CoreLoopFor(peak_kind);
+    const double core = dllm::bench::CoreLoopGops(loop, threads, 3);
+    std::printf("(for context: the cores' %s on registers alone, no memory access, %.0f GOP/s on "
+                "%d threads now; the %s yardstick above is %.0f%% of that)\n\n",
+                dllm::bench::CoreLoopName(loop), core, threads, peak_name,
+                core > 0 ? 100 * median_ys.*type_field / core : 0.0);
+  }
   if (quantized) {
     std::printf("int8 path's kernel alone (%s, operands in cache, no unpacking or activation "
                 "quantization; %d threads): 32-value groups %.0f GOP/s (%.0f%% of the int8 peak), "
@@ -764,23 +784,23 @@ int main(int argc, char** argv) {
                 sc_threshold, t_sc_trunc * 1e3, t_sc * 1e3, t_sc / t_sc_trunc, t_sc_trunc / t_head);
   }
 
-  // Thread scaling: the same generation on one thread and on all, alternating twice, each run
-  // right after a run of the yardstick's matmul on the same threads (the machine's own scaling
-  // at that moment). Ratios of neighbouring runs cancel most of the host's drift; the figures
-  // are the medians of the two pairs.
+  // Thread scaling: the same generation on one thread and on all, alternating (kPairs pairs),
+  // each run right after a run of the yardstick's matmul on the same threads and between two
+  // runs of the cores' arithmetic on registers (cores.h), the machine's own scaling at that
+  // moment. Ratios of neighbouring runs cancel slow drift, not the host's switches within
+  // seconds (its AMX rate per thread doubles or halves); the figures are medians over the pairs.
   double t1 = 0, tn = 0, step_scaling = 0, prompt_scaling = 0, machine_scaling = 0, g1 = 0, gn = 0;
-  double bw_scaling = 0;
+  double bw_scaling = 0, core_scaling = 0;
   if (scaling && threads > 1) {
-    const dllm::bench::PeakKind kind = wtype == dllm::GgmlType::kBF16 ? dllm::bench::PeakKind::kBf16
-                                       : float_weights ? dllm::bench::PeakKind::kF32
-                                                       : dllm::bench::PeakKind::kInt8;
     const std::string& shape = wtype == dllm::GgmlType::kBF16 ? peak.bf16_shape
                                : float_weights                ? peak.f32_shape
                                                               : peak.int8_shape;
-    dllm::bench::PeakProbe probe1(kind, shape, 1), proben(kind, shape, threads);
+    dllm::bench::PeakProbe probe1(peak_kind, shape, 1), proben(peak_kind, shape, threads);
+    const dllm::bench::CoreLoop loop = dllm::bench::CoreLoopFor(peak_kind);
     dllm::Session one(model, {context + 2 * hp.canvas_length, 1});
     one.Generate(prompt, p);  // warm-up: the one-thread contexts' primitives and scratch
-    std::vector<double> r_step, r_prompt, r_machine, v1, vn, vg1, vgn;
+    constexpr int kPairs = 3;
+    std::vector<double> r_step, r_prompt, r_machine, r_core, v1, vn, vg1, vgn, vc1, vcn;
     // Per part (layers, self-conditioning, head, sampling): seconds per step of each run.
     std::vector<double> part1[4], partn[4];
     auto parts_of = [](const dllm::Metrics& x, std::vector<double>* out) {
@@ -790,14 +810,24 @@ int main(int argc, char** argv) {
       out[2].push_back(x.head_seconds / n);
       out[3].push_back(x.sampling_seconds / n);
     };
-    for (int rep = 0; rep < 2; ++rep) {
+    // The cores' rate around a run: the mean of the measurements right before and after it.
+    auto around_run = [&](int th, const auto& run) {
+      const double before = dllm::bench::CoreLoopGops(loop, th, 2);
+      run();
+      return 0.5 * (before + dllm::bench::CoreLoopGops(loop, th, 2));
+    };
+    for (int rep = 0; rep < kPairs; ++rep) {
       const double a1 = probe1.Gflops(1);
-      one.Reset();
-      one.Generate(prompt, p);
+      const double c1 = around_run(1, [&] {
+        one.Reset();
+        one.Generate(prompt, p);
+      });
       const dllm::Metrics& m1 = one.metrics();
       const double an = proben.Gflops(1);
-      session.Reset();
-      session.Generate(prompt, p);
+      const double cn = around_run(threads, [&] {
+        session.Reset();
+        session.Generate(prompt, p);
+      });
       const dllm::Metrics& mn = session.metrics();
       const double s1 = m1.denoise_seconds / static_cast<double>(m1.steps);
       const double sn = mn.denoise_seconds / static_cast<double>(mn.steps);
@@ -807,17 +837,35 @@ int main(int argc, char** argv) {
       r_step.push_back(s1 / sn);
       r_prompt.push_back(m1.prompt_seconds / mn.prompt_seconds);
       if (a1 > 0) r_machine.push_back(an / a1);
+      vc1.push_back(c1), vcn.push_back(cn);
+      if (c1 > 0 && cn > 0) r_core.push_back(cn / c1);
     }
+    auto pairs = [](const std::vector<double>& r) {
+      std::string out;
+      char buf[32];
+      for (size_t i = 0; i < r.size(); ++i) {
+        std::snprintf(buf, sizeof(buf), "%s%.2fx", i ? ", " : "", r[i]);
+        out += buf;
+      }
+      return out;
+    };
     t1 = Median(v1), tn = Median(vn), g1 = Median(vg1), gn = Median(vgn);
     prompt_scaling = Median(r_prompt);
     machine_scaling = Median(r_machine);
-    std::printf("thread scaling (1 thread and %d alternating, twice): 1 thread %.0f ms per step, "
-                "%d threads %.0f ms (%.0f ms in the main run): %.2fx (pairs %.2fx, %.2fx; prompt "
-                "encode %.2fx); the machine's own, right before each run: oneDNN's %s peak %.0f "
-                "GFLOP/s on 1 thread, %.0f on %d: %.2fx\n",
-                threads, t1 * 1e3, threads, tn * 1e3, t_step * 1e3, Median(r_step), r_step[0],
-                r_step[1], prompt_scaling, peak_name, g1, gn, threads, machine_scaling);
     step_scaling = Median(r_step);
+    core_scaling = r_core.empty() ? 0 : Median(r_core);
+    std::printf("thread scaling (1 thread and %d alternating, %d pairs): 1 thread %.0f ms per "
+                "step, %d threads %.0f ms (%.0f ms in the main run): %.2fx (pairs %s; prompt "
+                "encode %.2fx)\n",
+                threads, kPairs, t1 * 1e3, threads, tn * 1e3, t_step * 1e3, step_scaling,
+                pairs(r_step).c_str(), prompt_scaling);
+    std::printf("  the machine's own at the same moments: oneDNN's %s peak matmul (right before "
+                "each run) %.0f GFLOP/s on 1 thread, %.0f on %d: %.2fx; the cores' arithmetic "
+                "(%s on registers, no memory access; right before and after each run) %.0f GOP/s "
+                "on 1 thread, %.0f on %d: %.2fx (pairs %s)\n",
+                peak_name, g1, gn, threads, machine_scaling,
+                dllm::bench::CoreLoopName(loop), Median(vc1), Median(vcn), threads,
+                core_scaling, pairs(r_core).c_str());
     const double bw1 = MeasureReadBandwidth(1);
     bw_scaling = bw1 > 0 ? bw / bw1 : 0;
     const char* names[4] = {"layers", "self-conditioning", "head", "sampling"};
@@ -1003,6 +1051,15 @@ int main(int argc, char** argv) {
     std::printf("  [5] %d threads >= 1.8x one thread on the step: %.2fx -- %s\n", threads, sc,
                 judge(sc >= 1.8));
     if (sc < 1.8) {
+      if (core_scaling > 0) {
+        std::printf("      the cores' own arithmetic on registers (no memory) scaled %.2fx at the "
+                    "same moments: %s\n",
+                    core_scaling,
+                    core_scaling < 1.8
+                        ? "below the target itself, so no code could meet it then (the host's "
+                          "vCPUs did not get two cores' worth of arithmetic)"
+                        : "the cores scaled; the step did not");
+      }
       std::printf("      the machine's own oneDNN %s matmul scaled %.2fx between the same "
                   "thread counts right before the runs (%s)\n",
                   peak_name, machine_scaling,

@@ -1,9 +1,10 @@
 // gemm_bench: how close dllm's matmuls come to the machine's arithmetic peak.
 //
 // Peak, measured two ways on the threads given:
-//   - instruction peak: register-only loops of independent FMAs / dot products (AVX-512 f32,
-//     AVX-512 BF16, AVX512-VNNI int8, AVX-VNNI int8 on 256 bits, AMX bf16; AVX2 FMA where
-//     AVX-512 is absent) - what the cores issue at the clock they actually run at;
+//   - instruction peak (benchmarks/common/cores.h): register-only loops of independent FMAs /
+//     dot products (AVX-512 f32, AVX-512 BF16, AVX512-VNNI int8, AVX-VNNI int8 on 256 bits, AMX
+//     bf16 and int8; AVX2 FMA where AVX-512 is absent) - what the cores issue at the clock they
+//     actually run at;
 //   - oneDNN peak (benchmarks/common/peak.h, the yardstick shared by every dllm benchmark): the
 //     best large oneDNN matmul per type (f32, bf16, u8×s8 int8) with oneDNN's best ISA (AMX
 //     here), and again in a child process with oneDNN limited to AVX512_CORE_VNNI, the peak a
@@ -20,8 +21,6 @@
 //                   [--no-float] [--ms 256,16] [--no-tiles] [--experts-only]
 //                   [--int8-target NAME] [--peaks-only [--isa ISA]] [--skip-peaks]
 #include <omp.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -32,13 +31,13 @@
 #include <string>
 #include <vector>
 
-#include <immintrin.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "gemm/amx.h"
 #include "gemm/avx_vnni.h"
 #include "gemm/gemm.h"
 #include "gemm/qgemm.h"
+#include "cores.h"
 #include "peak.h"
 #include "quant/fp16.h"
 
@@ -65,174 +64,6 @@ double BestSeconds(int reps, F&& run) {
     best = std::min(best, Now() - t0);
   }
   return best;
-}
-
-// ---- instruction peak ------------------------------------------------------------------------
-
-constexpr int kChains = 16;  // independent accumulators: > latency × ports, so issue-bound
-// With 256-bit registers (16 of them under VEX) 16 chains plus the operands would spill.
-constexpr int kChainsYmm = 12;
-
-__attribute__((target("avx512f"))) float FmaLoopAvx512(int64_t iters) {
-  __m512 acc[kChains];
-  for (int j = 0; j < kChains; ++j) acc[j] = _mm512_set1_ps(0.001f * j);
-  const __m512 a = _mm512_set1_ps(0.9999f), b = _mm512_set1_ps(1e-6f);
-  for (int64_t i = 0; i < iters; ++i) {
-    for (int j = 0; j < kChains; ++j) acc[j] = _mm512_fmadd_ps(acc[j], a, b);
-  }
-  __m512 s = acc[0];
-  for (int j = 1; j < kChains; ++j) s = _mm512_add_ps(s, acc[j]);
-  float out[16];
-  _mm512_storeu_ps(out, s);  // (_mm512_reduce_add_ps trips a GCC 12 -Wuninitialized false alarm)
-  return out[0] + out[15];
-}
-
-__attribute__((target("avx512f,avx512bf16"))) float DpbfLoopAvx512(int64_t iters) {
-  __m512 acc[kChains];
-  for (int j = 0; j < kChains; ++j) acc[j] = _mm512_set1_ps(0.001f * j);
-  const __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(2e-3f));
-  const __m512bh b = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(1e-3f));
-  for (int64_t i = 0; i < iters; ++i) {
-    for (int j = 0; j < kChains; ++j) acc[j] = _mm512_dpbf16_ps(acc[j], a, b);
-  }
-  __m512 s = acc[0];
-  for (int j = 1; j < kChains; ++j) s = _mm512_add_ps(s, acc[j]);
-  float out[16];
-  _mm512_storeu_ps(out, s);  // (_mm512_reduce_add_ps trips a GCC 12 -Wuninitialized false alarm)
-  return out[0] + out[15];
-}
-
-__attribute__((target("avx2,fma"))) float FmaLoopAvx2(int64_t iters) {
-  __m256 acc[kChainsYmm];
-  for (int j = 0; j < kChainsYmm; ++j) acc[j] = _mm256_set1_ps(0.001f * j);
-  const __m256 a = _mm256_set1_ps(0.9999f), b = _mm256_set1_ps(1e-6f);
-  for (int64_t i = 0; i < iters; ++i) {
-    for (int j = 0; j < kChainsYmm; ++j) acc[j] = _mm256_fmadd_ps(acc[j], a, b);
-  }
-  __m256 s = acc[0];
-  for (int j = 1; j < kChainsYmm; ++j) s = _mm256_add_ps(s, acc[j]);
-  float out[8];
-  _mm256_storeu_ps(out, s);
-  return out[0] + out[7];
-}
-
-// AMX: four independent 16×16 accumulator tiles; each TDPBF16PS does 16·16·32 multiply-adds (f32),
-// each TDPBSSD 16·16·(A tile bytes per row) (int32).
-// Linux hands out AMX state only on request (arch_prctl); oneDNN asks the same way.
-struct alignas(64) TileConfig {
-  uint8_t palette_id = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
-
-bool RequestAmx() {
-  constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
-  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
-}
-
-// AMX int8 (kInt8, TDPBSSD) uses A tiles of `kBytes` bytes of K per row: 64 is the tile unit's
-// full width; 32 is what a matmul confined to one 32-value quantization group (the int8 path's
-// AMX kernel, whose groups each carry their own scales) can use. The bf16 loop uses K = 32 pairs.
-template <bool kInt8, int kBytes>
-__attribute__((target("amx-tile,amx-bf16,amx-int8"))) float AmxLoop(int64_t iters) {
-  TileConfig cfg;
-  for (int t = 0; t < 8; ++t) {  // C 0..3, A 4..5, B 6..7
-    cfg.colsb[t] = static_cast<uint16_t>(t == 4 || t == 5 ? kBytes : 64);
-    cfg.rows[t] = static_cast<uint8_t>(t >= 6 ? kBytes / 4 : 16);
-  }
-  alignas(64) static thread_local uint16_t operand[16 * 32];
-  for (uint16_t& v : operand) v = kInt8 ? 0x0101 : 0x3a83;  // int8 ones; ~0.001 in bf16
-  alignas(64) static thread_local float out[16 * 16];
-  _tile_loadconfig(&cfg);
-  _tile_zero(0);
-  _tile_zero(1);
-  _tile_zero(2);
-  _tile_zero(3);
-  _tile_loadd(4, operand, 64);
-  _tile_loadd(5, operand, 64);
-  _tile_loadd(6, operand, 64);
-  _tile_loadd(7, operand, 64);
-  for (int64_t i = 0; i < iters; ++i) {
-    if (kInt8) {
-      _tile_dpbssd(0, 4, 6);
-      _tile_dpbssd(1, 4, 7);
-      _tile_dpbssd(2, 5, 6);
-      _tile_dpbssd(3, 5, 7);
-    } else {
-      _tile_dpbf16ps(0, 4, 6);
-      _tile_dpbf16ps(1, 4, 7);
-      _tile_dpbf16ps(2, 5, 6);
-      _tile_dpbf16ps(3, 5, 7);
-    }
-  }
-  _tile_stored(0, out, 64);
-  _tile_release();
-  return out[0];
-}
-
-// GFLOP/s of `loop` run on every thread at once; flops_per_iter counts one thread's iteration.
-template <class Loop>
-double LoopGflops(int reps, Loop loop, double flops_per_iter, int64_t iters = 20'000'000) {
-  volatile float sink = 0;
-  int threads = 1;
-  const double t = BestSeconds(reps, [&] {
-#pragma omp parallel
-    {
-      const float r = loop(iters);
-#pragma omp critical
-      sink = sink + r;
-#pragma omp single
-      threads = omp_get_num_threads();
-    }
-  });
-  return threads * iters * flops_per_iter / t * 1e-9;
-}
-
-__attribute__((target("avx512f,avx512vnni"))) float DpbusdLoopAvx512(int64_t iters) {
-  __m512i acc[kChains];
-  for (int j = 0; j < kChains; ++j) acc[j] = _mm512_set1_epi32(j);
-  const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-2);
-  for (int64_t i = 0; i < iters; ++i) {
-    for (int j = 0; j < kChains; ++j) acc[j] = _mm512_dpbusd_epi32(acc[j], a, b);
-  }
-  __m512i s = acc[0];
-  for (int j = 1; j < kChains; ++j) s = _mm512_add_epi32(s, acc[j]);
-  int32_t out[16];
-  _mm512_storeu_si512(out, s);
-  return static_cast<float>(out[0] + out[15]);
-}
-
-__attribute__((target("avx2,avxvnni"))) float DpbusdLoopAvxVnni(int64_t iters) {
-  // Named accumulators and inline assembly: with an array, or with the intrinsic, GCC 12 keeps
-  // accumulators in memory (a load and a store per instruction).
-  __m256i c0 = _mm256_set1_epi32(0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0,
-          c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
-  const __m256i a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(-2);
-#define DLLM_DPBUSD_YMM(c) __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(c) : "x"(a), "x"(b))
-  for (int64_t i = 0; i < iters; ++i) {
-    DLLM_DPBUSD_YMM(c0);
-    DLLM_DPBUSD_YMM(c1);
-    DLLM_DPBUSD_YMM(c2);
-    DLLM_DPBUSD_YMM(c3);
-    DLLM_DPBUSD_YMM(c4);
-    DLLM_DPBUSD_YMM(c5);
-    DLLM_DPBUSD_YMM(c6);
-    DLLM_DPBUSD_YMM(c7);
-    DLLM_DPBUSD_YMM(c8);
-    DLLM_DPBUSD_YMM(c9);
-    DLLM_DPBUSD_YMM(c10);
-    DLLM_DPBUSD_YMM(c11);
-  }
-#undef DLLM_DPBUSD_YMM
-  const __m256i s = _mm256_add_epi32(
-      _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(c0, c1), _mm256_add_epi32(c2, c3)),
-                       _mm256_add_epi32(_mm256_add_epi32(c4, c5), _mm256_add_epi32(c6, c7))),
-      _mm256_add_epi32(_mm256_add_epi32(c8, c9), _mm256_add_epi32(c10, c11)));
-  int32_t out[8];
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), s);
-  return static_cast<float>(out[0] + out[7]);
 }
 
 struct Peak {
@@ -276,27 +107,16 @@ dllm::bench::Peaks LimitedPeaksFromChild(const char* self, const std::string& is
 
 Peak MeasurePeak(const char* self, const std::string& limited_isa, int threads, int reps) {
   Peak p;
-  if (__builtin_cpu_supports("avx512f")) {
-    p.f32_instr = LoopGflops(reps, FmaLoopAvx512, kChains * 16 * 2);
-  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    p.f32_instr = LoopGflops(reps, FmaLoopAvx2, kChainsYmm * 8 * 2);
-  }
-  if (__builtin_cpu_supports("avx512bf16")) {
-    p.bf16_instr = LoopGflops(reps, DpbfLoopAvx512, kChains * 16 * 4);
-  }
-  if (__builtin_cpu_supports("avx512vnni")) {
-    p.vnni_instr = LoopGflops(reps, DpbusdLoopAvx512, kChains * 64 * 2);
-  }
-  if (__builtin_cpu_supports("avxvnni")) {
-    p.avx_vnni_instr = LoopGflops(reps, DpbusdLoopAvxVnni, 12 * 32 * 2);
-  }
-  if (__builtin_cpu_supports("amx-bf16") && RequestAmx()) {
-    p.amx_instr = LoopGflops(reps, AmxLoop<false, 64>, 4.0 * 16 * 16 * 32 * 2, 2'000'000);
-  }
-  if (__builtin_cpu_supports("amx-int8") && RequestAmx()) {
-    p.amx_int8_k64 = LoopGflops(reps, AmxLoop<true, 64>, 4.0 * 16 * 16 * 64 * 2, 2'000'000);
-    p.amx_int8_k32 = LoopGflops(reps, AmxLoop<true, 32>, 4.0 * 16 * 16 * 32 * 2, 2'000'000);
-  }
+  using dllm::bench::CoreLoop;
+  auto loop = [&](CoreLoop l) { return dllm::bench::CoreLoopGops(l, threads, reps); };
+  p.f32_instr = dllm::bench::CoreLoopSupported(CoreLoop::kFma512) ? loop(CoreLoop::kFma512)
+                                                                  : loop(CoreLoop::kFma256);
+  p.bf16_instr = loop(CoreLoop::kBf16Dot512);
+  p.vnni_instr = loop(CoreLoop::kVnni512);
+  p.avx_vnni_instr = loop(CoreLoop::kAvxVnni256);
+  p.amx_instr = loop(CoreLoop::kAmxBf16);
+  p.amx_int8_k64 = loop(CoreLoop::kAmxInt8);
+  p.amx_int8_k32 = loop(CoreLoop::kAmxInt8K32);
   p.limited = LimitedPeaksFromChild(self, limited_isa, threads, reps);
   p.best = dllm::bench::MeasurePeaks(threads, reps);
   return p;
