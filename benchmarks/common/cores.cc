@@ -9,6 +9,7 @@
 #include "gemm/amx.h"
 #include "gemm/amx_tiles.h"
 #include "gemm/cpu.h"
+#include "gemm/qgemm.h"
 #include "hwy/targets.h"
 
 namespace dllm::bench {
@@ -212,8 +213,11 @@ CoreLoop CoreLoopFor(PeakKind kind) {
   if (kind == PeakKind::kBf16 && amx && CoreLoopSupported(CoreLoop::kAmxBf16)) {
     return CoreLoop::kAmxBf16;
   }
-  return (hwy::SupportedTargets() & (HWY_AVX3 | HWY_AVX3_DL)) != 0 ? CoreLoop::kFma512
-                                                                    : CoreLoop::kFma256;
+  // (q8::SupportedTargets, not hwy::SupportedTargets, which would lift DLLM_CPU's limit.)
+  for (int64_t t : gemm::q8::SupportedTargets()) {
+    if (t == HWY_AVX3 || t == HWY_AVX3_DL) return CoreLoop::kFma512;
+  }
+  return CoreLoop::kFma256;
 }
 
 double CoreLoopGops(CoreLoop loop, int threads, int reps) {

@@ -9,6 +9,11 @@
 // Unset, empty or "native": everything the CPU has. Another value throws kInvalidArgument from
 // the Context constructor. oneDNN honours a limit only before its first primitive in the process:
 // if the application ran oneDNN before, its ISA stays unlimited (dllm's own kernels are limited).
+// The kernels' limit is Highway's process-wide DisableTargets. Highway 1.0's
+// hwy::SupportedTargets() re-chooses the dispatch target from everything the CPU has, so dllm's
+// target lists (kernels::SupportedTargets, q8::SupportedTargets) choose again after listing; an
+// application calling hwy::SupportedTargets() itself lifts the limit on dllm's kernels (until
+// one of those lists is taken). DLLM_CPU is a tool for tests and for reproducing a machine.
 #pragma once
 
 namespace dllm {

@@ -40,7 +40,12 @@ void DequantizeRowsBf16(GgmlType type, const uint8_t* data, size_t row_bytes, in
   HWY_DYNAMIC_DISPATCH(DequantizeRowsBf16Impl)(type, data, row_bytes, rows, k, dst);
 }
 
-std::vector<int64_t> SupportedTargets() { return hwy::SupportedAndGeneratedTargets(); }
+std::vector<int64_t> SupportedTargets() {
+  // Keeps DLLM_CPU's limit on the dispatch (see kernels::SupportedTargets).
+  std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
+  hwy::GetChosenTarget().Update(hwy::SupportedTargets());
+  return targets;
+}
 const char* TargetName(int64_t target) { return hwy::TargetName(target); }
 const char* ActiveTargetName() {
   const char* name = HWY_DYNAMIC_DISPATCH(CompiledTargetName)();

@@ -78,7 +78,14 @@ RowStats SampleRow(const float* raw, size_t n, float inv_t, float u, bool argmax
 
 // HWY_TARGETS here is the set this file was compiled for (the same dllm_build_flags apply to
 // every translation unit, but asking here makes it true by construction).
-std::vector<int64_t> SupportedTargets() { return hwy::SupportedAndGeneratedTargets(); }
+// Highway 1.0's SupportedTargets() first re-chooses the dispatch target from every target the
+// CPU has, and DisableTargets' limit (DLLM_CPU, gemm/cpu.h) holds again only after the next
+// choice; so the list is taken, then the choice is made again from the limited set.
+std::vector<int64_t> SupportedTargets() {
+  std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
+  hwy::GetChosenTarget().Update(hwy::SupportedTargets());
+  return targets;
+}
 
 const char* TargetName(int64_t target) { return hwy::TargetName(target); }
 

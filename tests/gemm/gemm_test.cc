@@ -15,6 +15,8 @@
 #include "gemm/avx_vnni.h"
 #include "gemm/gemm.h"
 #include "gemm/qgemm.h"
+#include "hwy/targets.h"
+#include "kernels/kernels.h"
 #include "util/error.h"
 #include "util/rng.h"
 
@@ -599,13 +601,27 @@ TEST_CASE("DLLM_CPU limits the kernels (ctest runs the suites again under avx2 a
   std::printf("gemm_test: DLLM_CPU=%s, bf16 matmuls %s, int8 kernel %s\n", cpu.c_str(),
               dllm::gemm::Bf16MatmulAvailable() ? "yes" : "no",
               dllm::gemm::q8::ActiveTargetName());
-  if (cpu == "avx2" || cpu == "avx2_vnni") {
-    CHECK_FALSE(dllm::gemm::Bf16MatmulAvailable());
-    const std::string want =
-        cpu == "avx2_vnni" && dllm::gemm::avx_vnni::Usable() ? "AVX2+VNNI" : "AVX2";
-    CHECK(std::string(dllm::gemm::q8::ActiveTargetName()) == want);
-  } else if (cpu == "avx512") {
-    CHECK(std::string(dllm::gemm::q8::ActiveTargetName()).find("AMX") == std::string::npos);
+  // Listing the targets must not lift the limit (nor list targets above it): Highway 1.0's
+  // hwy::SupportedTargets() re-chooses the dispatch target from everything the CPU has (the
+  // lists choose again).
+  for (int pass = 0; pass < 3; ++pass) {
+    if (pass == 1) CHECK_FALSE(dllm::gemm::q8::SupportedTargets().empty());
+    if (pass == 2) CHECK_FALSE(dllm::kernels::SupportedTargets().empty());
+    INFO("targets listed before: " << (pass == 0 ? "none" : pass == 1 ? "q8" : "kernels"));
+    if (cpu == "avx2" || cpu == "avx2_vnni") {
+      CHECK_FALSE(dllm::gemm::Bf16MatmulAvailable());
+      const std::string want =
+          cpu == "avx2_vnni" && dllm::gemm::avx_vnni::Usable() ? "AVX2+VNNI" : "AVX2";
+      CHECK(std::string(dllm::gemm::q8::ActiveTargetName()) == want);
+      CHECK(std::string(dllm::kernels::ActiveTargetName()) == "AVX2");
+      if (pass == 1) {
+        for (int64_t t : dllm::gemm::q8::SupportedTargets()) {
+          CHECK((t & (HWY_AVX3 | HWY_AVX3_DL)) == 0);
+        }
+      }
+    } else if (cpu == "avx512") {
+      CHECK(std::string(dllm::gemm::q8::ActiveTargetName()).find("AMX") == std::string::npos);
+    }
   }
 }
 
