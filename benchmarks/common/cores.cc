@@ -8,6 +8,7 @@
 
 #include "gemm/amx.h"
 #include "gemm/amx_tiles.h"
+#include "gemm/avx_vnni.h"
 #include "gemm/cpu.h"
 #include "gemm/qgemm.h"
 #include "hwy/targets.h"
@@ -207,17 +208,27 @@ CoreLoop CoreLoopFor(PeakKind kind) {
     // A bad DLLM_CPU is reported where the benchmark creates its gemm::Context.
   }
   const bool amx = gemm::amx::Enabled();
-  if (kind == PeakKind::kInt8 && amx && CoreLoopSupported(CoreLoop::kAmxInt8)) {
-    return CoreLoop::kAmxInt8;
-  }
-  if (kind == PeakKind::kBf16 && amx && CoreLoopSupported(CoreLoop::kAmxBf16)) {
-    return CoreLoop::kAmxBf16;
-  }
   // (q8::SupportedTargets, not hwy::SupportedTargets, which would lift DLLM_CPU's limit.)
+  bool avx512 = false;
   for (int64_t t : gemm::q8::SupportedTargets()) {
-    if (t == HWY_AVX3 || t == HWY_AVX3_DL) return CoreLoop::kFma512;
+    avx512 = avx512 || t == HWY_AVX3 || t == HWY_AVX3_DL;
   }
-  return CoreLoop::kFma256;
+  switch (kind) {
+    case PeakKind::kInt8:
+      if (amx && CoreLoopSupported(CoreLoop::kAmxInt8)) return CoreLoop::kAmxInt8;
+      if (avx512 && CoreLoopSupported(CoreLoop::kVnni512)) return CoreLoop::kVnni512;
+      if (gemm::avx_vnni::Enabled() && CoreLoopSupported(CoreLoop::kAvxVnni256)) {
+        return CoreLoop::kAvxVnni256;
+      }
+      break;  // no int8 dot-product instruction: f32 FMAs
+    case PeakKind::kBf16:
+      if (amx && CoreLoopSupported(CoreLoop::kAmxBf16)) return CoreLoop::kAmxBf16;
+      if (avx512 && CoreLoopSupported(CoreLoop::kBf16Dot512)) return CoreLoop::kBf16Dot512;
+      break;
+    case PeakKind::kF32:
+      break;
+  }
+  return avx512 && CoreLoopSupported(CoreLoop::kFma512) ? CoreLoop::kFma512 : CoreLoop::kFma256;
 }
 
 double CoreLoopGops(CoreLoop loop, int threads, int reps) {

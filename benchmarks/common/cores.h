@@ -35,9 +35,10 @@ const char* CoreLoopName(CoreLoop loop);
 // DLLM_CPU says.
 bool CoreLoopSupported(CoreLoop loop);
 
-// The loop the work of a peak kind runs on here under DLLM_CPU (gemm/cpu.h): AMX tile products
-// for kInt8 / kBf16 where the CPU has AMX and dllm may use it, else f32 FMAs on the widest
-// vectors Highway may use.
+// The loop the work of a peak kind runs on here under DLLM_CPU (gemm/cpu.h): for kInt8 AMX-INT8,
+// else 512-bit VNNI (where dllm's kernels may use AVX-512), else AVX-VNNI (where dllm's AVX2
+// kernel uses it); for kBf16 AMX-BF16, else AVX512-BF16 dot products; otherwise (kF32, or a CPU
+// without those instructions) f32 FMAs on the widest vectors dllm's kernels may use.
 CoreLoop CoreLoopFor(PeakKind kind);
 
 // GOP/s (one multiply-add = 2 operations) of the loop on `threads` OpenMP threads at once, each
