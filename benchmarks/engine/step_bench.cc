@@ -313,13 +313,20 @@ struct Yardstick {
   double f32 = 0, bf16 = 0, int8 = 0;
   double g32 = 0, g32_off = 0, g16 = 0, g16_off = 0;
 };
-// Its oneDNN peaks (in PeakKind order: f32, bf16, int8), and all of its fields.
+// Its oneDNN peaks (in PeakKind order: f32, bf16, int8) with their names, and all of its fields.
 constexpr double Yardstick::*kPeakFields[] = {&Yardstick::f32, &Yardstick::bf16,
                                               &Yardstick::int8};
+constexpr const char* kPeakNames[] = {"f32", "bf16", "int8"};
 constexpr double Yardstick::*kYardstickFields[] = {&Yardstick::f32, &Yardstick::bf16,
                                                    &Yardstick::int8, &Yardstick::g32,
                                                    &Yardstick::g32_off, &Yardstick::g16,
                                                    &Yardstick::g16_off};
+
+// The best shape (Peaks) of a peak kind.
+const std::string& BestShape(const dllm::bench::Peaks& p, dllm::bench::PeakKind kind) {
+  const std::string* shapes[] = {&p.f32_shape, &p.bf16_shape, &p.int8_shape};  // PeakKind order
+  return *shapes[static_cast<size_t>(kind)];
+}
 
 class YardstickProbes {
  public:
@@ -328,17 +335,14 @@ class YardstickProbes {
   YardstickProbes(const dllm::bench::Peaks& p, int threads, bool quantized,
                   double Yardstick::*type)
       : threads_(threads), quantized_(quantized) {
-    const dllm::bench::PeakKind kinds[] = {dllm::bench::PeakKind::kF32,
-                                           dllm::bench::PeakKind::kBf16,
-                                           dllm::bench::PeakKind::kInt8};
-    const std::string* best_shapes[] = {&p.f32_shape, &p.bf16_shape, &p.int8_shape};
     for (size_t i = 0; i < 3; ++i) {
+      const auto kind = static_cast<dllm::bench::PeakKind>(i);  // kPeakFields is in PeakKind order
       if (kPeakFields[i] == type) {
         for (const std::string& shape : dllm::bench::PeakShapes()) {
-          probes_[i].emplace_back(kinds[i], shape, threads);
+          probes_[i].emplace_back(kind, shape, threads);
         }
       } else {
-        probes_[i].emplace_back(kinds[i], *best_shapes[i], threads);
+        probes_[i].emplace_back(kind, BestShape(p, kind), threads);
       }
     }
   }
@@ -480,18 +484,15 @@ int main(int argc, char** argv) {
   const dllm::HParams& hp = model->hparams();
   const dllm::GgmlType wtype = model->layers()[0].attn_q.type;
   const bool float_weights = wtype == dllm::GgmlType::kF32 || wtype == dllm::GgmlType::kF16;
-  double Yardstick::*const type_field = wtype == dllm::GgmlType::kBF16 ? &Yardstick::bf16
-                                        : float_weights                ? &Yardstick::f32
-                                                                       : &Yardstick::int8;
-  YardstickProbes probes(peak, threads, dllm::gemm::q8::GroupSize(wtype) != 0, type_field);
-  ResetPeakRss();
-  const char* peak_name = wtype == dllm::GgmlType::kBF16 ? "bf16"
-                          : float_weights                ? "f32"
-                                                         : "int8";
+  // The arithmetic the weights use, and its yardstick field and name.
   using dllm::bench::PeakKind;
   const PeakKind peak_kind = wtype == dllm::GgmlType::kBF16 ? PeakKind::kBf16
                              : float_weights                ? PeakKind::kF32
                                                             : PeakKind::kInt8;
+  double Yardstick::*const type_field = kPeakFields[static_cast<size_t>(peak_kind)];
+  const char* const peak_name = kPeakNames[static_cast<size_t>(peak_kind)];
+  YardstickProbes probes(peak, threads, dllm::gemm::q8::GroupSize(wtype) != 0, type_field);
+  ResetPeakRss();
   const bool quantized = dllm::gemm::q8::GroupSize(wtype) != 0;
   // Attention's own products run in bf16 for BF16 and block-quantized models where oneDNN has
   // bf16 matmuls (model/attention.cc), else in f32.
@@ -797,9 +798,7 @@ int main(int argc, char** argv) {
   const char* equal_band = "";
   int equal_counts[2] = {0, 0};  // the judging band's steps on 1 and on N threads
   if (scaling && threads > 1) {
-    const std::string& shape = wtype == dllm::GgmlType::kBF16 ? peak.bf16_shape
-                               : float_weights                ? peak.f32_shape
-                                                              : peak.int8_shape;
+    const std::string& shape = BestShape(peak, peak_kind);
     dllm::bench::PeakProbe probe1(peak_kind, shape, 1), proben(peak_kind, shape, threads);
     const dllm::bench::CoreLoop loop = dllm::bench::CoreLoopFor(peak_kind);
     dllm::Session one(model, {context + 2 * hp.canvas_length, 1});
