@@ -66,6 +66,14 @@ double BestSeconds(int reps, F&& run) {
   return best;
 }
 
+// The middle value of a series of ratios (the upper of the two middle ones for an even
+// count); 0 for none.
+double MiddleValue(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
 struct Peak {
   double f32_instr = 0, bf16_instr = 0, vnni_instr = 0, avx_vnni_instr = 0, amx_instr = 0;
   double amx_int8_k64 = 0, amx_int8_k32 = 0;  // AMX int8 instruction loops (GOP/s, best)
@@ -126,10 +134,7 @@ Peak MeasurePeak(const char* self, const std::string& limited_isa, int threads, 
     p.amx_int8_k32 = std::max(p.amx_int8_k32, k32);
     if (k64 > 0) k32_ratios.push_back(k32 / k64);
   }
-  if (!k32_ratios.empty()) {
-    std::sort(k32_ratios.begin(), k32_ratios.end());
-    p.amx_k32_ratio = k32_ratios[k32_ratios.size() / 2];
-  }
+  p.amx_k32_ratio = MiddleValue(k32_ratios);
   p.limited = LimitedPeaksFromChild(self, limited_isa, threads, reps);
   p.best = dllm::bench::MeasurePeaks(threads, reps);
   return p;
@@ -328,8 +333,7 @@ void QuantRow(int reps, const QType& t, const char* what, int64_t m, int64_t k, 
     const double gi = Gflops(m, n, k, Now() - t0);
     if (pk > 0) ratios.push_back(gi / pk);
   }
-  std::sort(ratios.begin(), ratios.end());
-  const double paired = ratios.empty() ? 0.0 : ratios[ratios.size() / 2];
+  const double paired = MiddleValue(ratios);
   std::printf(" %9.1f %7.1f%% %7.1f%% %7.1f%%", g,
               p.best.int8 > 0 ? 100.0 * g / p.best.int8 : 0.0, 100.0 * paired,
               p.limited.int8 > 0 ? 100.0 * g / p.limited.int8 : 0.0);
