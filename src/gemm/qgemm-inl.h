@@ -73,7 +73,21 @@ constexpr int kCols = 32;  // two zmm of int32 / f32 lanes
 #else
 constexpr int kCols = 8;   // one ymm (AVX2); the portable kernel uses the same width
 #endif
+// Activation rows per register kernel call. On AVX3_DL six: twelve int32 and twelve f32
+// accumulators still fit the 32 zmm registers, the 2 × 64-byte weight loads of each 4-value step
+// serve 12 vpdpbusd instead of 8, and the groups' dependent vpdpbusd chains (G/4 long) have 12
+// independent chains to interleave. On one thread, K = 2816 (cache-resident weights), 6 rows
+// took the 32-value-group kernel from 58–64 % of the vpdpbusd register loop to 67–75 %, and the
+// 16-value-group one from 54–56 % to 58–62 %. Linear at M = 256, K = 2816 on one thread
+// (gemm_bench --int8-target AVX3_DL, 8 alternating runs against 4 rows): medians +6–9 % for
+// Q8_0, +8–16 % Q4_K, +5–11 % Q6_K (the output head +8 %). The loop keeps every accumulator in a
+// register. The AVX3 (vpmaddubsw) kernel needs 4 more registers per step and would spill; AVX2
+// has 16 registers.
+#if HWY_TARGET == HWY_AVX3_DL
+constexpr int kRows = 6;
+#else
 constexpr int kRows = 4;
+#endif
 // VNNI multiplies u8 × s8: activations are stored as q + 128.
 constexpr bool kShift = HWY_TARGET == HWY_AVX3_DL;
 
@@ -1182,8 +1196,13 @@ void KernelTable(bool vnni, KernelFn* fns) {
   fns[2] = &Kernel<2, G, kOff>;
   fns[3] = &Kernel<3, G, kOff>;
   fns[4] = &Kernel<4, G, kOff>;
+#if HWY_TARGET == HWY_AVX3_DL
+  fns[5] = &Kernel<5, G, kOff>;
+  fns[6] = &Kernel<6, G, kOff>;
+#endif
 }
-static_assert(kRows == 4, "KernelTable instantiates 1..4 rows");
+static_assert(kRows == (HWY_TARGET == HWY_AVX3_DL ? 6 : 4),
+              "KernelTable instantiates 1..kRows rows");
 
 // ---- Driver -----------------------------------------------------------------------------------
 
@@ -1632,7 +1651,7 @@ double TimeAmxKernelImpl(bool offsets, int64_t iters) {
 
 // The ceiling of the micro-kernel Linear dispatches to for an M = 256 call with this group size
 // and offset kind (see qgemm.h: TimeKernel): the AMX kernel where UseAmx would take the call,
-// else the register kernel over one column block, 64 blocks of kRows rows, K = 2816 (as
+// else the register kernel over one column block, 256 rows in blocks of kRows, K = 2816 (as
 // LinearImpl runs an M = 256 call: every row block over the whole K).
 KernelTiming TimeKernelImpl(int group, bool offsets, int64_t iters) {
 #if HWY_TARGET == HWY_AVX3_DL
@@ -1657,7 +1676,10 @@ KernelTiming TimeKernelImpl(int group, bool offsets, int64_t iters) {
   }
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < iters; ++i) {
-    for (int64_t r0 = 0; r0 < kM; r0 += kRows) run.Run(r0, kRows, 0, w.data(), ng, out, false);
+    for (int64_t r0 = 0; r0 < kM; r0 += kRows) {
+      run.Run(r0, static_cast<int>(std::min<int64_t>(kRows, kM - r0)), 0, w.data(), ng, out,
+              false);
+    }
   }
   const auto t1 = std::chrono::steady_clock::now();
   return {std::chrono::duration<double>(t1 - t0).count(),

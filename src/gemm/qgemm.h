@@ -81,10 +81,10 @@ double TimeAmxKernel(bool offsets, int64_t iters);
 // for an M = 256 call on weights with `group`-value groups (32 or 16) with or without offsets
 // (the contract above), alone: every operand resident in cache, no unpacking, activation
 // quantization or output rows. It is the AMX kernel (TimeAmxKernel's call) where Linear would use
-// it, else the register kernel as an M = 256 call runs it: 64 blocks of kRows activation rows
-// over one column block and K = 2816 (the activations then come from L2). ops: the operations
-// (multiply-adds × 2) those calls perform. The ceiling of the int8 path for that weight type on
-// this CPU (step_bench's kernel bound).
+// it, else the register kernel as an M = 256 call runs it: 256 activation rows in blocks of
+// kRows (4, or 6 on AVX3_DL) over one column block and K = 2816 (the activations then come from
+// L2). ops: the operations (multiply-adds × 2) those calls perform. The ceiling of the int8 path
+// for that weight type on this CPU (step_bench's kernel bound).
 struct KernelTiming {
   double seconds = 0;
   double ops = 0;
