@@ -5,7 +5,8 @@
 // run as on a smaller CPU, for reproducing a user's machine or testing the fallbacks:
 //   avx2       Highway kernels up to AVX2, no AVX-VNNI, no AMX; oneDNN up to AVX2
 //   avx2_vnni  the same with the AVX-VNNI int8 kernel (where the CPU has it); oneDNN AVX2_VNNI
-//   avx512     Highway kernels up to AVX3_DL, no AMX; oneDNN up to AVX512_CORE_VNNI
+//   avx512     Highway kernels up to AVX3_DL, no AMX; oneDNN up to AVX512_CORE_VNNI (so no bf16
+//              instructions: Cascade Lake / Ice Lake class)
 // Unset, empty or "native": everything the CPU has. Another value throws kInvalidArgument from
 // the Context constructor. oneDNN honours a limit only before its first primitive in the process:
 // if the application ran oneDNN before, its ISA stays unlimited (dllm's own kernels are limited).
@@ -22,8 +23,9 @@ namespace gemm {
 // Applies DLLM_CPU (once per process; later calls return at once). Throws on a bad value.
 void ApplyCpuLimit();
 
-// Whether oneDNN can run bf16 matmuls here (AVX512_CORE and later; an AVX2-only CPU cannot),
-// checked once by creating one.
+// Whether oneDNN runs bf16 matmuls here with bf16 instructions (AVX512_BF16 or AMX-BF16 in its
+// effective ISA, under DLLM_CPU's limit) and can create one (checked once). Below that it has
+// none (AVX2) or emulates them at a fraction of its f32 rate (AVX512 without BF16).
 bool Bf16MatmulSupported();
 
 }  // namespace gemm

@@ -125,8 +125,8 @@ void GeneralGemm(const char* name, dnnl::memory::data_type type, Context& ctx, i
     return;
   }
   if (a == nullptr || b == nullptr) Invalid(name, "a or b is null");
-  // Without bf16 matmuls (AVX2-only CPUs) the bf16 operands are widened to f32 (exact, so the
-  // products are the same) and stored densely.
+  // Without bf16 instructions (Bf16MatmulSupported false) the bf16 operands are widened to f32
+  // (exact, so the products are the same) and stored densely.
   std::vector<float> a32, b32;
   if (type == dnnl::memory::data_type::bf16 && !Bf16MatmulSupported()) {
     const int64_t a_rows = trans_a ? k : m, b_rows = trans_b ? n : k;

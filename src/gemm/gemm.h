@@ -9,9 +9,10 @@
 // Numerics. F32 weights: f32 products, f32 accumulation. BF16 weights: the activation rows are
 // rounded to bf16 (round to nearest even), products and accumulation in f32, so each product
 // carries a relative error of at most 2^-8 from the activation rounding. On CPUs without bf16
-// matmuls (Bf16MatmulAvailable false: AVX2-only) every bf16 product of this header is formed in
-// f32 from the same bf16-rounded values (exact in f32, so the products are identical; only the
-// order of the f32 sums may differ, as it does between oneDNN's kernels). F16 weights, and
+// instructions (Bf16MatmulAvailable false: AVX2, and AVX-512 before AVX512_BF16) every bf16
+// product of this header is formed in f32 from the same bf16-rounded values (exact in f32, so
+// the products are identical; only the order of the f32 sums may differ, as it does between
+// oneDNN's kernels). F16 weights, and
 // Linear with Options::int8_quantized off: rows are dequantized exactly to f32, then as for F32.
 // LinearT with F16 or block-quantized weights (the self-conditioning product over a quantized
 // embedding): rows are dequantized exactly, then — with Options::linear_t_bf16_tiles (default)
@@ -141,9 +142,11 @@ void Sgemm(Context& ctx, int64_t m, int64_t n, int64_t k, const float* a, int64_
            bool trans_a, const float* b, int64_t ldb, bool trans_b, float* c, int64_t ldc,
            float alpha, float beta);
 
-// Whether this CPU runs bf16 matmuls (oneDNN has them from AVX512_CORE on; not on AVX2-only
-// CPUs, or under DLLM_CPU=avx2, see gemm/cpu.h). Without them the bf16 products are formed in
-// f32 from the same bf16 values (see Numerics above); the model also keeps attention in f32.
+// Whether this CPU runs bf16 matmuls with bf16 instructions (AVX512_BF16 or AMX-BF16: Cooper
+// Lake, Sapphire Rapids and later, Zen 4 and later; not AVX2-only CPUs or Skylake-SP to Ice
+// Lake, where oneDNN has no bf16 matmul or emulates one at a fraction of its f32 rate; not under
+// DLLM_CPU=avx2 or avx512, see gemm/cpu.h). Without them the bf16 products are formed in f32
+// from the same bf16 values (see Numerics above); the model also keeps attention in f32.
 bool Bf16MatmulAvailable();
 
 // Sgemm with bf16 operands (raw bit patterns): products of the bf16 values are exact in f32,

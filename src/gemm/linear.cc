@@ -125,9 +125,9 @@ void MatmulKxNSplit(Context::Impl& ctx, dt type, const void* a, int64_t m, int64
   if (error) std::rethrow_exception(error);
 }
 
-// Linear with BF16 weights where oneDNN has no bf16 matmul (AVX2-only CPUs): the bf16 matmul's
-// own products in f32 — activation rows rounded to bf16 values (a row block at a time), weight
-// rows widened to f32 a tile at a time (exact), f32 matmuls.
+// Linear with BF16 weights where the CPU has no bf16 instructions (Bf16MatmulSupported false):
+// the bf16 matmul's own products in f32 — activation rows rounded to bf16 values (a row block at
+// a time), weight rows widened to f32 a tile at a time (exact), f32 matmuls.
 void LinearBf16Emulated(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx,
                         const WeightView& w, float* y, int64_t ldy, bool accumulate) {
   const Options& o = ctx.options;
@@ -255,8 +255,9 @@ void LinearTDequant(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx,
   // Tiles along the reduction dimension (weight rows); the first overwrites y, later ones add.
   // Block types in bf16 mode decode straight to bf16 (no f32 tile), in tiles of
   // linear_t_bf16_tile_rows rows: longer reductions per matmul call, the same scratch size.
-  // BF16 weights always multiply as bf16 (LinearTOnednn's numerics); without bf16 matmuls
-  // (AVX2-only CPUs) the bf16 products are formed in f32 from bf16-rounded values (emulate16).
+  // BF16 weights always multiply as bf16 (LinearTOnednn's numerics); without bf16 instructions
+  // (Bf16MatmulSupported) the bf16 products are formed in f32 from bf16-rounded values
+  // (emulate16).
   const bool want16 = ctx.options.linear_t_bf16_tiles || w.type == GgmlType::kBF16;
   const bool bf16 = want16 && Bf16MatmulSupported();
   const bool emulate16 = want16 && !bf16;

@@ -118,7 +118,7 @@ void Forward::Attention(int il, Mode mode, const float* a, int64_t m, int64_t po
   // already round activations (bf16 or int8), and bf16 QKᵀ / PV run at the bf16 matmul rate
   // (AMX). q, k, v are rounded to bf16 (2^-9 relative); softmax and accumulation stay f32.
   // F32/F16 models keep f32 attention, so the reference comparisons are unaffected; so do CPUs
-  // without bf16 matmuls (AVX2-only).
+  // without bf16 instructions (gemm::Bf16MatmulAvailable: AVX2, AVX-512 before AVX512_BF16).
   const bool bf16 = w.attn_k.type != GgmlType::kF32 && w.attn_k.type != GgmlType::kF16 &&
                     gemm::Bf16MatmulAvailable();
   uint16_t* q16 = nullptr;

@@ -591,7 +591,7 @@ TEST_CASE("Sgemm with k == 0 scales c by beta") {
   CHECK(c == std::vector<float>{2, 4, 6, 8});
 }
 
-TEST_CASE("DLLM_CPU limits the kernels (ctest runs the suites again under avx2 and avx2_vnni)") {
+TEST_CASE("DLLM_CPU limits the kernels (ctest runs the suites again under avx2, avx2_vnni, avx512)") {
   // Under a limit every other test case here runs the fallbacks: bf16 products formed in f32
   // (no bf16 matmul below AVX512_CORE) and the AVX2 int8 kernels. This case pins that the limit
   // took effect, so those runs cannot silently test the native paths.
@@ -621,6 +621,8 @@ TEST_CASE("DLLM_CPU limits the kernels (ctest runs the suites again under avx2 a
       }
     } else if (cpu == "avx512") {
       CHECK(std::string(dllm::gemm::q8::ActiveTargetName()).find("AMX") == std::string::npos);
+      // oneDNN up to AVX512_CORE_VNNI has no bf16 instructions, only its slow emulation.
+      CHECK_FALSE(dllm::gemm::Bf16MatmulAvailable());
     }
   }
 }
