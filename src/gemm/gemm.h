@@ -12,8 +12,8 @@
 // instructions (Bf16MatmulAvailable false: AVX2, and AVX-512 before AVX512_BF16) every bf16
 // product of this header is formed in f32 from the same bf16-rounded values (exact in f32, so
 // the products are identical; only the order of the f32 sums may differ, as it does between
-// oneDNN's kernels). F16 weights, and
-// Linear with Options::int8_quantized off: rows are dequantized exactly to f32, then as for F32.
+// oneDNN's kernels). F16 weights, and Linear with Options::int8_quantized off: rows are
+// dequantized exactly to f32, then as for F32.
 // LinearT with F16 or block-quantized weights (the self-conditioning product over a quantized
 // embedding): rows are dequantized exactly, then — with Options::linear_t_bf16_tiles (default)
 // — the dequantized tile and the activations are rounded to bf16 and multiplied as for BF16

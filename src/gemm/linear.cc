@@ -256,7 +256,7 @@ void LinearTDequant(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx,
   // Block types in bf16 mode decode straight to bf16 (no f32 tile), in tiles of
   // linear_t_bf16_tile_rows rows: longer reductions per matmul call, the same scratch size.
   // BF16 weights always multiply as bf16 (LinearTOnednn's numerics); without bf16 instructions
-  // (Bf16MatmulSupported) the bf16 products are formed in f32 from bf16-rounded values
+  // (Bf16MatmulSupported false) the bf16 products are formed in f32 from bf16-rounded values
   // (emulate16).
   const bool want16 = ctx.options.linear_t_bf16_tiles || w.type == GgmlType::kBF16;
   const bool bf16 = want16 && Bf16MatmulSupported();
