@@ -20,10 +20,13 @@
 // Usage: gemm_bench [--threads N] [--reps R] [--no-head] [--head-n N] [--types Q8_0,Q4_K,...]
 //                   [--no-float] [--ms 256,16] [--no-tiles] [--experts-only]
 //                   [--int8-target NAME] [--peaks-only [--isa ISA]] [--skip-peaks]
+//        gemm_bench --amx-vs-vnni PAIRS [--threads N] [--types Q8_0,Q4_K] [--ms 10,16,256]:
+//                   the AMX and VNNI int8 kernels on the same calls, alternating (see AmxVsVnni)
 #include <omp.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -345,6 +348,69 @@ void QuantRow(int reps, const QType& t, const char* what, int64_t m, int64_t k, 
   std::fflush(stdout);
 }
 
+// --amx-vs-vnni: the int8 path's AMX kernel against its AVX512-VNNI kernel on the same calls, in
+// one process, alternating (AMX, VNNI, AMX, ...), `pairs` VNNI calls each judged against the two
+// AMX calls around it (their geometric mean), so the host's drift cancels. Per 32-value-group
+// type and m: expert shapes for m < 64, canvas shapes from 64 on. Where UseAmx declines the call
+// both run the VNNI kernel, which shows the method's noise. What UseAmx's thresholds rest on.
+int AmxVsVnni(const std::string& types, const std::vector<int64_t>& ms, int pairs) {
+  if (!dllm::gemm::amx::Usable()) {
+    std::fprintf(stderr, "gemm_bench: --amx-vs-vnni needs a CPU with AMX-INT8\n");
+    return 2;
+  }
+  std::printf("AMX kernel vs AVX512-VNNI kernel, same calls alternating (%d pairs, %d threads): "
+              "best GFLOP/s of each, and the VNNI call's speed over its two AMX neighbours' "
+              "(median, range)\n",
+              pairs, omp_get_max_threads());
+  Context ctx;
+  for (const QType& t : kQTypes) {
+    if (t.block_values != 32 && t.type != GgmlType::kQ4_K && t.type != GgmlType::kQ5_K) continue;
+    if (types != "all" && ("," + types + ",").find(std::string(",") + t.name + ",") ==
+                              std::string::npos) {
+      continue;
+    }
+    for (int64_t m : ms) {
+      const struct { int64_t k, n; } shapes[2] = {{2816, m < 64 ? 1408 : 2112},
+                                                   {m < 64 ? 704 : 4096, 2816}};
+      for (const auto& s : shapes) {
+        if (s.k % t.block_values != 0) continue;
+        const std::vector<uint8_t> w = RandomBlocks(t, s.n, s.k);
+        std::vector<float> x(static_cast<size_t>(m * s.k)), y(static_cast<size_t>(m * s.n));
+        for (size_t i = 0; i < x.size(); ++i) {
+          x[i] = static_cast<float>((i * 2654435761u) % 2001) * 1e-3f - 1.0f;
+        }
+        const WeightView view{t.type, w.data(), s.n, s.k};
+        auto run = [&](bool amx) {
+          dllm::gemm::amx::SetEnabled(amx);
+          const double t0 = Now();
+          dllm::gemm::Linear(ctx, x.data(), m, s.k, view, y.data(), s.n);
+          return Gflops(m, s.n, s.k, Now() - t0);
+        };
+        run(true);
+        run(false);
+        double best_amx = run(true), best_vnni = 0, prev = best_amx;
+        std::vector<double> ratios;
+        for (int i = 0; i < pairs; ++i) {
+          const double v = run(false), next = run(true);
+          best_vnni = std::max(best_vnni, v);
+          best_amx = std::max(best_amx, next);
+          ratios.push_back(v / std::sqrt(prev * next));
+          prev = next;
+        }
+        dllm::gemm::amx::SetEnabled(true);
+        std::sort(ratios.begin(), ratios.end());
+        std::printf("  %-5s M=%-4lld K=%-5lld N=%-5lld  AMX %7.1f  VNNI %7.1f  VNNI/AMX %.2f "
+                    "(%.2f-%.2f)\n",
+                    t.name, static_cast<long long>(m), static_cast<long long>(s.k),
+                    static_cast<long long>(s.n), best_amx, best_vnni, MiddleValue(ratios),
+                    ratios.front(), ratios.back());
+        std::fflush(stdout);
+      }
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -353,6 +419,7 @@ int main(int argc, char** argv) {
   bool head = true, peaks_only = false, run_float = true, skip_peaks = false;
   std::string peaks_isa, int8_target;
   bool run_tiles = true, experts_only = false, amx = true;
+  int amx_vs_vnni = 0;  // pairs; 0: off
   std::vector<int64_t> quant_ms = {256, 16};
   std::string types = "all";
   for (int i = 1; i < argc; ++i) {
@@ -392,17 +459,23 @@ int main(int argc, char** argv) {
       int8_target = argv[++i];
     } else if (a == "--skip-peaks") {  // development: no peak runs, fractions meaningless
       skip_peaks = true;
+    } else if (a == "--amx-vs-vnni" && i + 1 < argc) {  // pairs per case; with --types, --ms
+      amx_vs_vnni = std::max(1, std::atoi(argv[++i]));
     } else {
       std::fprintf(stderr,
                    "usage: gemm_bench [--threads N] [--reps R] [--no-head] [--head-n N]\n"
                    "                  [--types Q8_0,Q4_K,...|all] [--no-float]\n"
                    "                  [--ms 256,16] [--no-tiles] [--experts-only]\n"
                    "                  [--int8-target AVX2|AVX2+VNNI|AVX3|AVX3_DL|AVX3_DL+AMX]\n"
-                   "                  [--peaks-only [--isa avx512_core_vnni|avx2_vnni|avx2]]\n");
+                   "                  [--peaks-only [--isa avx512_core_vnni|avx2_vnni|avx2]]\n"
+                   "                  [--amx-vs-vnni PAIRS [--types ...] [--ms ...]]\n");
       return 2;
     }
   }
   omp_set_num_threads(threads);
+  if (amx_vs_vnni > 0) {
+    return AmxVsVnni(types == "all" ? "Q8_0,Q4_K" : types, quant_ms, amx_vs_vnni);
+  }
   if (peaks_only) {
     // Machine-readable, for the parent's VNNI yardstick (see VnniPeaksFromChild).
     if (!peaks_isa.empty() && !dllm::bench::LimitOnednnIsa(peaks_isa)) return 1;

@@ -1247,7 +1247,12 @@ inline int64_t FusedThreadBytes(int64_t m, int64_t k, int group, bool off) {
 // padding (a padded block costs as much as a full one). Measured on one thread against the VNNI
 // kernel on all rows (Q8_0 / Q4_K, K = 2816, medians of 6 interleaved runs, with LinearAmx's
 // long K chunks): AMX is 6–30 % faster at m = 10 to 12, 40–55 % at 15, 3–20 % at 20 and 21,
-// 3–15 % at 33 and 35; equal at 6 to 8 and 19, up to 8 % slower at 17 and 18.
+// 3–15 % at 33 and 35; equal at 6 to 8 and 19, up to 8 % slower at 17 and 18. Re-measured
+// against the 6-row VNNI kernel with `gemm_bench --amx-vs-vnni 12 --threads 1` (one process
+// alternating AMX and VNNI calls; Q8_0 / Q4_K at K = 2816, N = 1408 and K = 704, N = 2816): the
+// VNNI calls' speed over the AMX calls', medians 0.61–0.90 at m = 10, 12, 15, 16; 0.83–1.10 at
+// 20–22; 0.79–0.96 at 24; at m = 256 (K = 2816 / 4096) 0.79–0.95 on 1 and 2 threads. 17–19
+// (VNNI either way) gave 0.98–1.03, the method's noise. So the thresholds stand.
 inline bool UseAmx(const Context::Impl& ctx, int group, int64_t m) {
 #if HWY_TARGET == HWY_AVX3_DL
   return group == 32 && m >= 10 && (m < 17 || m > 19) && ctx.options.int8_amx &&
