@@ -299,6 +299,21 @@ std::vector<uint8_t> RandomBlocks(const QType& t, int64_t n, int64_t k) {
   return w;
 }
 
+// Whether --types (a comma-separated list, or "all") names the type.
+bool TypeSelected(const std::string& types, const char* name) {
+  return types == "all" ||
+         ("," + types + ",").find(std::string(",") + name + ",") != std::string::npos;
+}
+
+// `count` activation values in [-1, 1], the same for every run.
+std::vector<float> TestActivations(int64_t count) {
+  std::vector<float> x(static_cast<size_t>(count));
+  for (size_t i = 0; i < x.size(); ++i) {
+    x[i] = static_cast<float>((i * 2654435761u) % 2001) * 1e-3f - 1.0f;
+  }
+  return x;
+}
+
 // Columns: the int8 path against the best-ISA int8 peak, against that peak's matmul rerun right
 // before each run (the median of the runs' ratios; the host's speed drifts) and against the
 // limited ISA's peak (label).
@@ -316,8 +331,8 @@ void QuantRow(int reps, const QType& t, const char* what, int64_t m, int64_t k, 
               const Peak& p, dllm::bench::PeakProbe& probe, Context& int8_ctx,
               Context* tiles_ctx) {
   const std::vector<uint8_t> w = RandomBlocks(t, n, k);
-  std::vector<float> x(static_cast<size_t>(m * k)), y(static_cast<size_t>(m * n));
-  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 2654435761u) % 2001) * 1e-3f - 1.0f;
+  const std::vector<float> x = TestActivations(m * k);
+  std::vector<float> y(static_cast<size_t>(m * n));
   const WeightView view{t.type, w.data(), n, k};
   auto time = [&](Context& ctx) {
     return Gflops(m, n, k, BestSeconds(reps, [&] {
@@ -365,20 +380,15 @@ int AmxVsVnni(const std::string& types, const std::vector<int64_t>& ms, int pair
   Context ctx;
   for (const QType& t : kQTypes) {
     if (t.block_values != 32 && t.type != GgmlType::kQ4_K && t.type != GgmlType::kQ5_K) continue;
-    if (types != "all" && ("," + types + ",").find(std::string(",") + t.name + ",") ==
-                              std::string::npos) {
-      continue;
-    }
+    if (!TypeSelected(types, t.name)) continue;
     for (int64_t m : ms) {
       const struct { int64_t k, n; } shapes[2] = {{2816, m < 64 ? 1408 : 2112},
                                                    {m < 64 ? 704 : 4096, 2816}};
       for (const auto& s : shapes) {
         if (s.k % t.block_values != 0) continue;
         const std::vector<uint8_t> w = RandomBlocks(t, s.n, s.k);
-        std::vector<float> x(static_cast<size_t>(m * s.k)), y(static_cast<size_t>(m * s.n));
-        for (size_t i = 0; i < x.size(); ++i) {
-          x[i] = static_cast<float>((i * 2654435761u) % 2001) * 1e-3f - 1.0f;
-        }
+        const std::vector<float> x = TestActivations(m * s.k);
+        std::vector<float> y(static_cast<size_t>(m * s.n));
         const WeightView view{t.type, w.data(), s.n, s.k};
         auto run = [&](bool amx) {
           dllm::gemm::amx::SetEnabled(amx);
@@ -550,10 +560,7 @@ int main(int argc, char** argv) {
     dllm::bench::PeakProbe int8_probe(dllm::bench::PeakKind::kInt8, p.best.int8_shape, threads);
     QuantHeader(true, limited_isa == "avx512_core_vnni" ? "VNNI pk" : limited_isa.c_str());
     for (const QType& t : kQTypes) {
-      if (types != "all" && ("," + types + ",").find(std::string(",") + t.name + ",") ==
-                                std::string::npos) {
-        continue;
-      }
+      if (!TypeSelected(types, t.name)) continue;
       const bool k_quant = t.block_values == 256;
       for (int64_t m : quant_ms) {
         Context* tiles = run_tiles ? &tiles_ctx : nullptr;
