@@ -484,19 +484,21 @@ int main(int argc, char** argv) {
   const dllm::HParams& hp = model->hparams();
   const dllm::GgmlType wtype = model->layers()[0].attn_q.type;
   const bool float_weights = wtype == dllm::GgmlType::kF32 || wtype == dllm::GgmlType::kF16;
+  // Bf16 products run as bf16 matmuls only on CPUs with bf16 instructions (Bf16MatmulAvailable);
+  // elsewhere the same products run as f32 matmuls (gemm/gemm.h), and oneDNN's bf16 figure there
+  // is an emulation's or absent. Attention's own products run in bf16 for BF16 and
+  // block-quantized models where bf16_ok (model/attention.cc), else in f32.
+  const bool bf16_ok = dllm::gemm::Bf16MatmulAvailable();
   // The arithmetic the weights use, and its yardstick field and name.
   using dllm::bench::PeakKind;
-  const PeakKind peak_kind = wtype == dllm::GgmlType::kBF16 ? PeakKind::kBf16
-                             : float_weights                ? PeakKind::kF32
-                                                            : PeakKind::kInt8;
+  const PeakKind peak_kind = wtype == dllm::GgmlType::kBF16 && bf16_ok ? PeakKind::kBf16
+                             : float_weights || wtype == dllm::GgmlType::kBF16 ? PeakKind::kF32
+                                                                               : PeakKind::kInt8;
   double Yardstick::*const type_field = kPeakFields[static_cast<size_t>(peak_kind)];
   const char* const peak_name = kPeakNames[static_cast<size_t>(peak_kind)];
   YardstickProbes probes(peak, threads, dllm::gemm::q8::GroupSize(wtype) != 0, type_field);
   ResetPeakRss();
   const bool quantized = dllm::gemm::q8::GroupSize(wtype) != 0;
-  // Attention's own products run in bf16 for BF16 and block-quantized models where oneDNN has
-  // bf16 matmuls (model/attention.cc), else in f32.
-  const bool bf16_ok = dllm::gemm::Bf16MatmulAvailable();
 
   dllm::Session session(model, {context + 2 * hp.canvas_length, threads});
   std::vector<int32_t> prompt(static_cast<size_t>(context));
