@@ -623,6 +623,13 @@ TEST_CASE("DLLM_CPU limits the kernels (ctest runs the suites again under avx2, 
       CHECK(std::string(dllm::gemm::q8::ActiveTargetName()).find("AMX") == std::string::npos);
       // oneDNN up to AVX512_CORE_VNNI has no bf16 instructions, only its slow emulation.
       CHECK_FALSE(dllm::gemm::Bf16MatmulAvailable());
+    } else {
+#if defined(__x86_64__) && defined(__GNUC__)
+      // Unlimited: bf16 matmuls exactly where the CPU has bf16 instructions (every CPU with
+      // AMX-BF16 also has AVX512_BF16).
+      __builtin_cpu_init();
+      CHECK(dllm::gemm::Bf16MatmulAvailable() == (__builtin_cpu_supports("avx512bf16") != 0));
+#endif
     }
   }
 }
