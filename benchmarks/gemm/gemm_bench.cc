@@ -39,6 +39,7 @@
 #include "gemm/amx.h"
 #include "gemm/avx_vnni.h"
 #include "gemm/gemm.h"
+#include "gemm/qdecode.h"
 #include "gemm/qgemm.h"
 #include "cores.h"
 #include "peak.h"
@@ -379,7 +380,7 @@ int AmxVsVnni(const std::string& types, const std::vector<int64_t>& ms, int pair
               pairs, omp_get_max_threads());
   Context ctx;
   for (const QType& t : kQTypes) {
-    if (t.block_values != 32 && t.type != GgmlType::kQ4_K && t.type != GgmlType::kQ5_K) continue;
+    if (dllm::gemm::q8::GroupSize(t.type) != 32) continue;  // UseAmx takes 32-value groups only
     if (!TypeSelected(types, t.name)) continue;
     for (int64_t m : ms) {
       const struct { int64_t k, n; } shapes[2] = {{2816, m < 64 ? 1408 : 2112},
