@@ -1124,7 +1124,7 @@ int main(int argc, char** argv) {
         std::printf("      at equal per-thread arithmetic speed (%s per thread; %d steps on 1 "
                     "thread, %d on %d): %.2fx -- %s there\n",
                     equal_band, equal_counts[0], equal_counts[1], threads, equal_scaling,
-                    equal_scaling >= 1.8 ? "met" : "NOT met");
+                    judge(equal_scaling >= 1.8));
       } else if (core_scaling > 0) {
         std::printf("      no steps at equal per-thread arithmetic speed on both thread counts to "
                     "compare\n");
