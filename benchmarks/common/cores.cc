@@ -10,6 +10,7 @@
 #include "gemm/amx_tiles.h"
 #include "gemm/avx_vnni.h"
 #include "gemm/cpu.h"
+#include "gemm/gemm.h"
 #include "gemm/qgemm.h"
 #include "hwy/targets.h"
 
@@ -222,6 +223,8 @@ CoreLoop CoreLoopFor(PeakKind kind) {
       }
       break;  // no int8 dot-product instruction: f32 FMAs
     case PeakKind::kBf16:
+      // Without bf16 instructions under the limit, dllm forms bf16 products with f32 matmuls.
+      if (!gemm::Bf16MatmulAvailable()) break;
       if (amx && CoreLoopSupported(CoreLoop::kAmxBf16)) return CoreLoop::kAmxBf16;
       if (avx512 && CoreLoopSupported(CoreLoop::kBf16Dot512)) return CoreLoop::kBf16Dot512;
       break;

@@ -37,8 +37,9 @@ bool CoreLoopSupported(CoreLoop loop);
 
 // The loop the work of a peak kind runs on here under DLLM_CPU (gemm/cpu.h): for kInt8 AMX-INT8,
 // else 512-bit VNNI (where dllm's kernels may use AVX-512), else AVX-VNNI (where dllm's AVX2
-// kernel uses it); for kBf16 AMX-BF16, else AVX512-BF16 dot products; otherwise (kF32, or a CPU
-// without those instructions) f32 FMAs on the widest vectors dllm's kernels may use.
+// kernel uses it); for kBf16 AMX-BF16, else AVX512-BF16 dot products (where dllm runs bf16
+// products with bf16 instructions, gemm::Bf16MatmulAvailable); otherwise (kF32, or a CPU without
+// those instructions) f32 FMAs on the widest vectors dllm's kernels may use.
 CoreLoop CoreLoopFor(PeakKind kind);
 
 // GOP/s (one multiply-add = 2 operations) of the loop on `threads` OpenMP threads at once, each
