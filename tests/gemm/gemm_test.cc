@@ -593,8 +593,9 @@ TEST_CASE("Sgemm with k == 0 scales c by beta") {
 
 TEST_CASE("DLLM_CPU limits the kernels (ctest runs the suites again under avx2, avx2_vnni, avx512)") {
   // Under a limit every other test case here runs the fallbacks: bf16 products formed in f32
-  // (no bf16 matmul below AVX512_CORE) and the AVX2 int8 kernels. This case pins that the limit
-  // took effect, so those runs cannot silently test the native paths.
+  // (no bf16 instructions within any of the limits) and, under avx2 / avx2_vnni, the AVX2 int8
+  // kernels. This case pins that the limit took effect, so those runs cannot silently test the
+  // native paths.
   Context ctx;  // the first Context applies DLLM_CPU
   const char* env = std::getenv("DLLM_CPU");
   const std::string cpu = env == nullptr ? "" : env;
