@@ -5,6 +5,9 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git xz-utils
   libdnnl-dev libhwy-dev libeigen3-dev libsentencepiece-dev doctest-dev
+  # oneDNN's CMake package looks for OpenCL (Debian builds it with the OpenCL GPU runtime), but
+  # libdnnl-dev only recommends the OpenCL development files, which --no-install-recommends skips.
+  ocl-icd-opencl-dev
   # Python references, the tiny model's PyTorch sampler and the ctypes example.
   python3 python3-numpy python3-sentencepiece python3-torch libopenblas0-pthread
 )
