@@ -173,10 +173,10 @@ void PrintKernelCeilings(const Peak& p, int reps, const char* limited) {
     const char* name;
     int group;
     bool off;
-  } kinds[] = {{"32-value groups (Q8_0, Q4_0, Q5_0)", 32, false},
-               {"with offsets (Q4_K, Q5_K, Q4_1, Q5_1)", 32, true},
-               {"16-value groups (Q6_K, Q3_K)", 16, false},
-               {"with offsets (Q2_K)", 16, true}};
+  } kinds[] = {{"32-value groups (Q8_0's kernel)", 32, false},
+               {"with offsets (Q4_K's)", 32, true},
+               {"16-value groups (Q6_K's)", 16, false},
+               {"with offsets (Q2_K's)", 16, true}};
   for (const auto& k : kinds) {
     const double g = dllm::bench::Int8KernelGops(omp_get_max_threads(), k.group, k.off, reps);
     std::printf(" %s %.1f GOP/s (%.0f%% / %.0f%%);", k.name, g, pct(g, p.best.int8),

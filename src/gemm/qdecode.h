@@ -45,6 +45,37 @@ inline bool HasOffset(GgmlType type) {
          type == GgmlType::kQ4_K || type == GgmlType::kQ5_K;
 }
 
+// The decoded values' range: q ∈ [0, 2^bits) for the offset types, else |q| ≤ MaxAbsQ(type)
+// (Q8_0 stores any int8, −128 included).
+inline int MaxAbsQ(GgmlType type) {
+  switch (type) {
+    case GgmlType::kQ8_0: return 128;
+    case GgmlType::kQ6_K: return 32;   // −32..31
+    case GgmlType::kQ5_1:
+    case GgmlType::kQ5_K: return 31;   // 0..31
+    case GgmlType::kQ5_0: return 16;   // −16..15
+    case GgmlType::kQ4_1:
+    case GgmlType::kQ4_K: return 15;   // 0..15
+    case GgmlType::kQ4_0: return 8;    // −8..7
+    case GgmlType::kQ3_K: return 4;    // −4..3
+    case GgmlType::kQ2_K: return 3;    // 0..3
+    default: return 0;
+  }
+}
+
+// How many 4-value steps of a group the AVX2 kernel may add up in int16: each vpmaddubsw lane
+// holds two products of |q| ≤ MaxAbsQ and |activation| ≤ 127, so S steps stay exact while
+// S · 2 · 127 · MaxAbsQ ≤ 32767. The largest of 1, 4 and 8 that also divides the group's steps
+// (G / 4): Q8_0 1; Q5_1 and Q5_K 4; Q4_0, Q4_1, Q5_0, Q4_K 8; the 16-value groups 4 (whole).
+inline int Int16Span(GgmlType type) {
+  const int steps = GroupSize(type) / 4, m = MaxAbsQ(type);
+  if (m == 0) return 0;
+  for (int s : {8, 4}) {
+    if (s <= steps && s * 2 * 127 * m <= 32767) return s;
+  }
+  return 1;
+}
+
 // The block-field readers are quant's own (the bit-exact dequantizers use the same ones).
 using quant::internal::LoadF16;
 using quant::internal::ScaleMinK4;

@@ -14,7 +14,8 @@
 // Micro-kernels: kRows activation rows × kCols columns of f32 accumulators in registers; per
 // group an int32 accumulator per (row, column) collects the exact dot product, which is then
 // scaled into the f32 accumulator. Targets: AVX3_DL (AVX512-VNNI vpdpbusd), AVX3 (AVX512BW
-// vpmaddubsw/vpmaddwd with the sign moved onto the activation), AVX2 (the same in 256 bits), and
+// vpmaddubsw/vpmaddwd with the sign moved onto the activation), AVX2 (the same in 256 bits, the
+// pair sums of several steps added in int16 before one vpmaddwd where they cannot overflow), and
 // a portable scalar kernel for the other targets (SSSE3, SSE4, SCALAR).
 //
 // Unpacking: on AVX3 / AVX3_DL every type but Q2_K / Q3_K is decoded in registers (Decode32:
@@ -1071,10 +1072,17 @@ HWY_INLINE void ScaleGroup(const __m256i (&p)[R], const float* const* dg, const 
   }
 }
 
-// vpmaddubsw(|w|, sign(a, w)) then vpmaddwd with ones (no saturation, as on AVX3).
-template <int R, int G, bool kOff>
+// vpmaddubsw, then vpmaddwd with ones. The offset types' values are ≥ 0 (Int16Span), so their
+// weights are the unsigned operand as they are; the others' go in as |w| with the activation
+// given w's sign (vpsignb), as on AVX3. Each vpmaddubsw lane is then the exact sum of two products
+// of at most 127 · max|w|, and the kernel adds S steps' lanes in int16 (vpaddw) before one
+// vpmaddwd widens them: S = Int16Span(type) keeps every int16 partial sum ≤ 32767, so p is the
+// same exact integer as with a vpmaddwd per step, in half the multiplies or fewer (S = 8 for 4-bit
+// weights: 1 vpmaddubsw + 1 vpaddw per step instead of 2 multiplies + 2 other operations).
+template <int R, int G, bool kOff, int S>
 void Kernel(const uint8_t* const* a, const float* const* dg, const float* const* eg,
             const uint8_t* w, int64_t ng, float* out, bool load) {
+  static_assert(S >= 1 && (G / 4) % S == 0, "S steps divide a group");
   __m256 acc[R];
   for (int r = 0; r < R; ++r) acc[r] = load ? _mm256_loadu_ps(out + r * kCols) : _mm256_setzero_ps();
   const __m256i ones = _mm256_set1_epi16(1);
@@ -1083,13 +1091,30 @@ void Kernel(const uint8_t* const* a, const float* const* dg, const float* const*
     const uint8_t* meta = w + G * kCols;
     __m256i p[R];
     for (int r = 0; r < R; ++r) p[r] = _mm256_setzero_si256();
-    for (int j = 0; j < G / 4; ++j) {
-      const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + j * 32));
-      const __m256i u0 = _mm256_abs_epi8(w0);
-      for (int r = 0; r < R; ++r) {
-        const __m256i b = _mm256_set1_epi32(Load4(a[r] + g * G + 4 * j));
-        const __m256i sb = _mm256_sign_epi8(b, w0);  // −b where w < 0, 0 where w == 0
-        p[r] = _mm256_add_epi32(p[r], _mm256_madd_epi16(_mm256_maddubs_epi16(u0, sb), ones));
+    // The step loops are not unrolled: unrolled, GCC computes every step's products first and
+    // spills them.
+#pragma GCC unroll 1
+    for (int h = 0; h < G / 4 / S; ++h) {
+      __m256i t[R];  // int16 partial sums of S steps (S > 1)
+      for (int r = 0; r < R; ++r) t[r] = _mm256_setzero_si256();
+#pragma GCC unroll 1
+      for (int j = h * S; j < (h + 1) * S; ++j) {
+        const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + j * 32));
+        const __m256i u0 = kOff ? w0 : _mm256_abs_epi8(w0);
+        for (int r = 0; r < R; ++r) {
+          const __m256i b = _mm256_set1_epi32(Load4(a[r] + g * G + 4 * j));
+          // −b where w < 0, 0 where w == 0; the offset types' w ≥ 0 needs no sign.
+          const __m256i sb = kOff ? b : _mm256_sign_epi8(b, w0);
+          const __m256i prod = _mm256_maddubs_epi16(u0, sb);
+          if constexpr (S == 1) {
+            p[r] = _mm256_add_epi32(p[r], _mm256_madd_epi16(prod, ones));
+          } else {
+            t[r] = _mm256_add_epi16(t[r], prod);
+          }
+        }
+      }
+      if constexpr (S > 1) {
+        for (int r = 0; r < R; ++r) p[r] = _mm256_add_epi32(p[r], _mm256_madd_epi16(t[r], ones));
       }
     }
     ScaleGroup<R, kOff>(p, dg, eg, g, meta, acc);
@@ -1178,8 +1203,9 @@ inline bool UseAvxVnni() {
 #endif
 }
 
-// The row-block kernels of one call; `vnni`: the AVX-VNNI ones (AVX2 copy, UseAvxVnni).
-template <int G, bool kOff>
+// The row-block kernels of one call; `vnni`: the AVX-VNNI ones (AVX2 copy, UseAvxVnni); S: the
+// AVX2 kernel's int16 span (Int16Span; the other kernels have none).
+template <int G, bool kOff, int S>
 void KernelTable(bool vnni, KernelFn* fns) {
 #if HWY_TARGET == HWY_AVX2
   if (vnni) {
@@ -1189,16 +1215,44 @@ void KernelTable(bool vnni, KernelFn* fns) {
     fns[4] = &KernelVnni<4, G, kOff>;
     return;
   }
+  fns[1] = &Kernel<1, G, kOff, S>;
+  fns[2] = &Kernel<2, G, kOff, S>;
+  fns[3] = &Kernel<3, G, kOff, S>;
+  fns[4] = &Kernel<4, G, kOff, S>;
 #else
   (void)vnni;
-#endif
   fns[1] = &Kernel<1, G, kOff>;
   fns[2] = &Kernel<2, G, kOff>;
   fns[3] = &Kernel<3, G, kOff>;
   fns[4] = &Kernel<4, G, kOff>;
+#endif
 #if HWY_TARGET == HWY_AVX3_DL
   fns[5] = &Kernel<5, G, kOff>;
   fns[6] = &Kernel<6, G, kOff>;
+#endif
+}
+
+// The kernels for weights of `type` (Supported): its group size, offsets and int16 span.
+inline void SelectKernels(GgmlType type, bool vnni, KernelFn* fns) {
+  const int group = GroupSize(type), span = Int16Span(type);
+  const bool off = HasOffset(type);
+#if HWY_TARGET == HWY_AVX2
+  if (group == 32) {
+    if (off) {
+      span == 8 ? KernelTable<32, true, 8>(vnni, fns) : KernelTable<32, true, 4>(vnni, fns);
+    } else {
+      span == 8 ? KernelTable<32, false, 8>(vnni, fns) : KernelTable<32, false, 1>(vnni, fns);
+    }
+  } else {
+    off ? KernelTable<16, true, 4>(vnni, fns) : KernelTable<16, false, 4>(vnni, fns);
+  }
+#else
+  (void)span;
+  if (group == 32) {
+    off ? KernelTable<32, true, 1>(vnni, fns) : KernelTable<32, false, 1>(vnni, fns);
+  } else {
+    off ? KernelTable<16, true, 1>(vnni, fns) : KernelTable<16, false, 1>(vnni, fns);
+  }
 #endif
 }
 static_assert(kRows == (HWY_TARGET == HWY_AVX3_DL ? 6 : 4),
@@ -1489,11 +1543,7 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
   // The AVX-VNNI kernels take the activations as u8 (q + 128), as the AVX3_DL ones do.
   const bool vnni = UseAvxVnni();
   RowBlockRunner run{aq, dg, eg, k, ng, group, {}};
-  if (group == 32) {
-    off ? KernelTable<32, true>(vnni, run.fns) : KernelTable<32, false>(vnni, run.fns);
-  } else {
-    off ? KernelTable<16, true>(vnni, run.fns) : KernelTable<16, false>(vnni, run.fns);
-  }
+  SelectKernels(w.type, vnni, run.fns);
   const auto* wbytes = static_cast<const uint8_t*>(w.data);
   // Below ~1M multiply-adds a parallel region costs more than it saves.
   const bool parallel = threads > 1 && m * n * k >= (int64_t{1} << 20);
@@ -1673,12 +1723,10 @@ KernelTiming TimeKernelImpl(int group, bool offsets, int64_t iters) {
   std::vector<float> factors(static_cast<size_t>(kM * ng), 0.0115f);
   alignas(64) float out[kRows * kCols];
   RowBlockRunner run{aq.data(), factors.data(), factors.data(), kChunk, ng, group, {}};
-  const bool vnni = UseAvxVnni();
-  if (group == 32) {
-    offsets ? KernelTable<32, true>(vnni, run.fns) : KernelTable<32, false>(vnni, run.fns);
-  } else {
-    offsets ? KernelTable<16, true>(vnni, run.fns) : KernelTable<16, false>(vnni, run.fns);
-  }
+  // The kernels of the most common type of each kind in the published files.
+  const GgmlType type = group == 32 ? (offsets ? GgmlType::kQ4_K : GgmlType::kQ8_0)
+                                    : (offsets ? GgmlType::kQ2_K : GgmlType::kQ6_K);
+  SelectKernels(type, UseAvxVnni(), run.fns);
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < iters; ++i) {
     for (int64_t r0 = 0; r0 < kM; r0 += kRows) {

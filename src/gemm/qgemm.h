@@ -18,7 +18,9 @@
 //   Every target computes exactly these operations (VNNI, and AVX-VNNI in the AVX2 copy: u8 =
 //   q_x + 128 times s8 q_w with the int32 accumulator started at −128·Σq_w; AMX: s8 × s8 tile
 //   matmuls of 16 rows × 16 columns per group; AVX2 / AVX-512BW: |q_w| times sign-transferred
-//   q_x; portable: scalar), so results are bit-identical across targets and to ref::Linear.
+//   q_x, or q_w as it is for the offset types (q_w ≥ 0), the AVX2 kernel adding up to 8 steps'
+//   pair sums in int16 where they cannot overflow (qdecode.h, Int16Span); portable: scalar), so
+//   results are bit-identical across targets and to ref::Linear.
 #pragma once
 
 #include <cstdint>
@@ -84,7 +86,11 @@ double TimeAmxKernel(bool offsets, int64_t iters);
 // it, else the register kernel as an M = 256 call runs it: 256 activation rows in blocks of
 // kRows (4, or 6 on AVX3_DL) over one column block and K = 2816 (the activations then come from
 // L2). ops: the operations (multiply-adds × 2) those calls perform. The ceiling of the int8 path
-// for that weight type on this CPU (step_bench's kernel bound).
+// for that weight type on this CPU (step_bench's kernel bound). The kernel timed is that of Q8_0
+// (32, no offsets), Q4_K (32, offsets), Q6_K (16, none) or Q2_K (16, offsets); the other types
+// of a kind run the same one, except on AVX2, whose kernel also depends on the values' range
+// (Int16Span): there Q4_0 and Q5_0 run the span-8 kernel (Q4_K's arithmetic, faster than Q8_0's)
+// and Q5_1 / Q5_K the span-4 one (Q4_1 runs Q4_K's).
 struct KernelTiming {
   double seconds = 0;
   double ops = 0;

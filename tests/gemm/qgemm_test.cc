@@ -399,6 +399,55 @@ TEST_CASE("int8: integer arithmetic is exact (exactly representable data)") {
   }
 }
 
+// The largest exact sums the kernels form: every weight value at the type's largest magnitude
+// (MaxAbsQ: Q8_0 −128, Q6_K −32, Q5_K 31, ...) and every activation at ±127, so each vpmaddubsw
+// lane of the AVX2 kernel and each of its int16 sums over Int16Span steps is as large as the
+// type allows (32512 for Q8_0, Q6_K and Q5_0). One step too many would wrap; every target must
+// still give the reference's bits.
+TEST_CASE("int8: the largest integer sums are exact on every target") {
+  for (GgmlType type : kQTypes) {
+    INFO(dllm::GgmlTypeName(type));
+    // A byte that puts every value at its extreme: 0x00 gives the most negative value of the
+    // signed types (Q4_0 −8, Q5_0 −16, Q3_K −4, Q6_K −32), 0xff the largest of the unsigned ones
+    // (Q4_1/Q4_K 15, Q5_1/Q5_K 31, Q2_K 3), 0x80 Q8_0's −128.
+    const bool is_unsigned = q8::HasOffset(type);
+    const uint8_t fill = type == GgmlType::kQ8_0 ? 0x80 : is_unsigned ? 0xff : 0x00;
+    const F16Fields f = FieldsOf(type);
+    const int64_t k = 2 * f.block_values, n = 19, m = 7;
+    std::vector<uint8_t> wbytes(static_cast<size_t>(n * k / f.block_values * f.block_bytes), fill);
+    for (size_t at = 0; at < wbytes.size(); at += f.block_bytes) {
+      for (int o : f.scale) PutF16(&wbytes[at + o], 0.01f);
+      for (int o : f.offset) PutF16(&wbytes[at + o], 0.02f);
+      // Q6_K's int8 sub-block scales would be 0 (no product would matter): make them 1..16.
+      if (type == GgmlType::kQ6_K) {
+        for (int g = 0; g < 16; ++g) wbytes[at + 192 + g] = static_cast<uint8_t>(g + 1);
+      }
+    }
+    // Check the premise on the decoded values.
+    {
+      std::vector<int8_t> q(static_cast<size_t>(k));
+      std::vector<float> s(static_cast<size_t>(k / 16)), o(static_cast<size_t>(k / 16));
+      q8::DecodeRow(type, wbytes.data(), k, q.data(), s.data(), o.data());
+      for (int8_t v : q) REQUIRE(std::abs(int{v}) == q8::MaxAbsQ(type));
+    }
+    const WeightView view{type, wbytes.data(), n, k};
+    for (float sign : {1.0f, -1.0f}) {
+      // Constant rows: amax = |x|, so every quantized activation is ±127.
+      std::vector<float> x(static_cast<size_t>(m * k), sign * 0.75f);
+      std::vector<float> want(static_cast<size_t>(m * n));
+      q8::ref::Linear(x.data(), m, k, view, want.data(), n, false);
+      ForEachTarget([&](const std::string&) {
+        Context ctx(Int8Options(32));
+        std::vector<float> y(static_cast<size_t>(m * n));
+        dllm::gemm::Linear(ctx, x.data(), m, k, view, y.data(), n);
+        int bad = 0;
+        for (size_t i = 0; i < y.size(); ++i) bad += std::memcmp(&y[i], &want[i], 4) != 0;
+        CHECK(bad == 0);
+      });
+    }
+  }
+}
+
 // Bound against the f32 product with the dequantized weights ŵ (exact arithmetic):
 //   activation quantization: q = RNE(fl(x · fl(1/d))), so |x − d·q| ≤ d·(1/2 + 127·2.01u)
 //   ≤ 0.50004·d per element (d of its 32-block); it contributes ≤ Σ_b 0.50004·d_b·Σ_{j∈b}|ŵ_j|;
