@@ -63,15 +63,28 @@ inline int MaxAbsQ(GgmlType type) {
   }
 }
 
-// How many 4-value steps of a group the AVX2 kernel may add up in int16: each vpmaddubsw lane
-// holds two products of |q| ≤ MaxAbsQ and |activation| ≤ 127, so S steps stay exact while
-// S · 2 · 127 · MaxAbsQ ≤ 32767. The largest of 1, 4 and 8 that also divides the group's steps
-// (G / 4): Q8_0 1; Q5_1 and Q5_K 4; Q4_0, Q4_1, Q5_0, Q4_K 8; the 16-value groups 4 (whole).
+// How the AVX2 kernel (no VNNI) forms its products with vpmaddubsw (unsigned × signed bytes):
+//   - the offset types (values ≥ 0): the weights are the unsigned operand as they are;
+//   - Q8_0: |q| times the activation given q's sign (vpsignb): −128 · 127 twice is 32512, the
+//     only way two products fit a 16-bit lane;
+//   - the other signed types (Q4_0, Q5_0, Q3_K, Q6_K): the activations shifted to u8 (q + 128,
+//     as the VNNI kernels take them) times the signed weights, the group's sums started at
+//     −128 · Σq (the layout's nsum), no sign operation.
+inline bool ShiftedOnAvx2(GgmlType type) {
+  return GroupSize(type) != 0 && !HasOffset(type) && type != GgmlType::kQ8_0;
+}
+
+// How many 4-value steps of a group that kernel adds up in int16 before widening: each lane
+// holds two products of |q| ≤ MaxAbsQ and an activation operand ≤ 127 (255 shifted), so S steps
+// stay exact while S · 2 · (127 or 255) · MaxAbsQ ≤ 32767. The largest of 8, 4, 2 and 1 that
+// also divides the group's steps (G / 4): Q8_0 1; Q6_K 2; Q5_0, Q5_1, Q5_K, Q2_K, Q3_K 4;
+// Q4_0, Q4_1, Q4_K 8.
 inline int Int16Span(GgmlType type) {
   const int steps = GroupSize(type) / 4, m = MaxAbsQ(type);
   if (m == 0) return 0;
-  for (int s : {8, 4}) {
-    if (s <= steps && s * 2 * 127 * m <= 32767) return s;
+  const int operand = ShiftedOnAvx2(type) ? 255 : 127;
+  for (int s : {8, 4, 2}) {
+    if (s <= steps && s * 2 * operand * m <= 32767) return s;
   }
   return 1;
 }

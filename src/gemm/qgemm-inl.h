@@ -1072,17 +1072,20 @@ HWY_INLINE void ScaleGroup(const __m256i (&p)[R], const float* const* dg, const 
   }
 }
 
-// vpmaddubsw, then vpmaddwd with ones. The offset types' values are ≥ 0 (Int16Span), so their
-// weights are the unsigned operand as they are; the others' go in as |w| with the activation
-// given w's sign (vpsignb), as on AVX3. Each vpmaddubsw lane is then the exact sum of two products
-// of at most 127 · max|w|, and the kernel adds S steps' lanes in int16 (vpaddw) before one
-// vpmaddwd widens them: S = Int16Span(type) keeps every int16 partial sum ≤ 32767, so p is the
-// same exact integer as with a vpmaddwd per step, in half the multiplies or fewer (S = 8 for 4-bit
-// weights: 1 vpmaddubsw + 1 vpaddw per step instead of 2 multiplies + 2 other operations).
-template <int R, int G, bool kOff, int S>
+// vpmaddubsw, then vpmaddwd with ones, in one of three forms (qdecode.h, ShiftedOnAvx2): the
+// offset types' weights (values ≥ 0) as the unsigned operand as they are; Q8_0's as |w| with the
+// activation given w's sign (vpsignb), as on AVX3; the other signed types' as the signed operand
+// times activations stored as u8 (q + 128, kShifted), the sums started at −128·Σq as on AVX-VNNI.
+// Each vpmaddubsw lane is the exact sum of two products, and the kernel adds S steps' lanes in
+// int16 (vpaddw) before one vpmaddwd widens them: S = Int16Span(type) keeps every partial sum
+// within 16 bits, so p is the same exact integer as with a vpmaddwd per step, in half the
+// multiplies or fewer (S = 8 for 4-bit weights: 1 vpmaddubsw + 1 vpaddw per step and row instead
+// of 2 multiplies + 2 other operations).
+template <int R, int G, bool kOff, int S, bool kShifted>
 void Kernel(const uint8_t* const* a, const float* const* dg, const float* const* eg,
             const uint8_t* w, int64_t ng, float* out, bool load) {
   static_assert(S >= 1 && (G / 4) % S == 0, "S steps divide a group");
+  static_assert(!(kShifted && kOff), "the offset types' values are unsigned");
   __m256 acc[R];
   for (int r = 0; r < R; ++r) acc[r] = load ? _mm256_loadu_ps(out + r * kCols) : _mm256_setzero_ps();
   const __m256i ones = _mm256_set1_epi16(1);
@@ -1090,22 +1093,28 @@ void Kernel(const uint8_t* const* a, const float* const* dg, const float* const*
   for (int64_t g = 0; g < ng; ++g, w += gb) {
     const uint8_t* meta = w + G * kCols;
     __m256i p[R];
-    for (int r = 0; r < R; ++r) p[r] = _mm256_setzero_si256();
+    const __m256i p0 = kShifted ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(meta))
+                                : _mm256_setzero_si256();
+    for (int r = 0; r < R; ++r) p[r] = p0;
     // The step loops are not unrolled: unrolled, GCC computes every step's products first and
     // spills them.
 #pragma GCC unroll 1
     for (int h = 0; h < G / 4 / S; ++h) {
       __m256i t[R];  // int16 partial sums of S steps (S > 1)
       for (int r = 0; r < R; ++r) t[r] = _mm256_setzero_si256();
-#pragma GCC unroll 1
+#pragma GCC unroll 2
       for (int j = h * S; j < (h + 1) * S; ++j) {
         const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + j * 32));
-        const __m256i u0 = kOff ? w0 : _mm256_abs_epi8(w0);
+        const __m256i u0 = kOff || kShifted ? w0 : _mm256_abs_epi8(w0);
         for (int r = 0; r < R; ++r) {
           const __m256i b = _mm256_set1_epi32(Load4(a[r] + g * G + 4 * j));
-          // −b where w < 0, 0 where w == 0; the offset types' w ≥ 0 needs no sign.
-          const __m256i sb = kOff ? b : _mm256_sign_epi8(b, w0);
-          const __m256i prod = _mm256_maddubs_epi16(u0, sb);
+          __m256i prod;
+          if constexpr (kShifted) {
+            prod = _mm256_maddubs_epi16(b, w0);  // u8 activation × s8 weight
+          } else {
+            // −b where w < 0, 0 where w == 0; the offset types' w ≥ 0 needs no sign.
+            prod = _mm256_maddubs_epi16(u0, kOff ? b : _mm256_sign_epi8(b, w0));
+          }
           if constexpr (S == 1) {
             p[r] = _mm256_add_epi32(p[r], _mm256_madd_epi16(prod, ones));
           } else {
@@ -1203,9 +1212,10 @@ inline bool UseAvxVnni() {
 #endif
 }
 
-// The row-block kernels of one call; `vnni`: the AVX-VNNI ones (AVX2 copy, UseAvxVnni); S: the
-// AVX2 kernel's int16 span (Int16Span; the other kernels have none).
-template <int G, bool kOff, int S>
+// The row-block kernels of one call; `vnni`: the AVX-VNNI ones (AVX2 copy, UseAvxVnni); S and
+// kShifted: the AVX2 kernel's int16 span and product form (Int16Span, ShiftedOnAvx2; the other
+// kernels have neither).
+template <int G, bool kOff, int S, bool kShifted>
 void KernelTable(bool vnni, KernelFn* fns) {
 #if HWY_TARGET == HWY_AVX2
   if (vnni) {
@@ -1215,10 +1225,10 @@ void KernelTable(bool vnni, KernelFn* fns) {
     fns[4] = &KernelVnni<4, G, kOff>;
     return;
   }
-  fns[1] = &Kernel<1, G, kOff, S>;
-  fns[2] = &Kernel<2, G, kOff, S>;
-  fns[3] = &Kernel<3, G, kOff, S>;
-  fns[4] = &Kernel<4, G, kOff, S>;
+  fns[1] = &Kernel<1, G, kOff, S, kShifted>;
+  fns[2] = &Kernel<2, G, kOff, S, kShifted>;
+  fns[3] = &Kernel<3, G, kOff, S, kShifted>;
+  fns[4] = &Kernel<4, G, kOff, S, kShifted>;
 #else
   (void)vnni;
   fns[1] = &Kernel<1, G, kOff>;
@@ -1232,26 +1242,37 @@ void KernelTable(bool vnni, KernelFn* fns) {
 #endif
 }
 
-// The kernels for weights of `type` (Supported): its group size, offsets and int16 span.
+// Whether this copy's kernels take `type`'s activations as u8 (q + 128): the VNNI ones always,
+// the AVX2 one for the signed types but Q8_0 (ShiftedOnAvx2).
+inline bool ShiftedActivations(GgmlType type, bool vnni) {
+  return kShift || vnni || (HWY_TARGET == HWY_AVX2 && ShiftedOnAvx2(type));
+}
+
+// The kernels for weights of `type` (Supported) in this copy.
 inline void SelectKernels(GgmlType type, bool vnni, KernelFn* fns) {
-  const int group = GroupSize(type), span = Int16Span(type);
+  const int group = GroupSize(type);
   const bool off = HasOffset(type);
 #if HWY_TARGET == HWY_AVX2
-  if (group == 32) {
-    if (off) {
-      span == 8 ? KernelTable<32, true, 8>(vnni, fns) : KernelTable<32, true, 4>(vnni, fns);
-    } else {
-      span == 8 ? KernelTable<32, false, 8>(vnni, fns) : KernelTable<32, false, 1>(vnni, fns);
-    }
-  } else {
-    off ? KernelTable<16, true, 4>(vnni, fns) : KernelTable<16, false, 4>(vnni, fns);
+  const int span = Int16Span(type);
+  if (group == 32 && off) {  // Q4_1, Q4_K: 8; Q5_1, Q5_K: 4
+    span == 8 ? KernelTable<32, true, 8, false>(vnni, fns)
+              : KernelTable<32, true, 4, false>(vnni, fns);
+  } else if (group == 32 && !ShiftedOnAvx2(type)) {  // Q8_0
+    KernelTable<32, false, 1, false>(vnni, fns);
+  } else if (group == 32) {  // Q4_0: 8; Q5_0: 4
+    span == 8 ? KernelTable<32, false, 8, true>(vnni, fns)
+              : KernelTable<32, false, 4, true>(vnni, fns);
+  } else if (off) {  // Q2_K
+    KernelTable<16, true, 4, false>(vnni, fns);
+  } else {  // Q3_K: 4; Q6_K: 2
+    span == 4 ? KernelTable<16, false, 4, true>(vnni, fns)
+              : KernelTable<16, false, 2, true>(vnni, fns);
   }
 #else
-  (void)span;
   if (group == 32) {
-    off ? KernelTable<32, true, 1>(vnni, fns) : KernelTable<32, false, 1>(vnni, fns);
+    off ? KernelTable<32, true, 1, false>(vnni, fns) : KernelTable<32, false, 1, false>(vnni, fns);
   } else {
-    off ? KernelTable<16, true, 1>(vnni, fns) : KernelTable<16, false, 1>(vnni, fns);
+    off ? KernelTable<16, true, 1, false>(vnni, fns) : KernelTable<16, false, 1, false>(vnni, fns);
   }
 #endif
 }
@@ -1549,8 +1570,9 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
   const bool parallel = threads > 1 && m * n * k >= (int64_t{1} << 20);
   const int64_t row_blocks = (m + kRows - 1) / kRows;
 
-  // Quantizes the activations (the VNNI kernels' as u8, q + 128). Inside a parallel region.
-  const bool shift = kShift || vnni;
+  // Quantizes the activations (as u8, q + 128, where the kernels take them so). Inside a
+  // parallel region.
+  const bool shift = ShiftedActivations(w.type, vnni);
   auto quantize = [&] {
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < m; ++i) {
