@@ -5,17 +5,19 @@
 // a block, group g (G values along K) occupies GroupBytes(G, off) bytes:
 //   int8  q[G/4][kCols][4]   4 consecutive K values of each column, columns side by side, so
 //                            one vector load gives 4 values × (vector bytes / 4) columns
-//   int32 nsum[kCols]        −128 · Σ_{j∈g} q (the VNNI path's correction of its +128 shift)
+//   int32 nsum[kCols]        −128 · Σ_{j∈g} q (the correction of the shifted activations)
 //   f32   s[kCols]           group scale
 //   f32   o[kCols]           group offset (types with offsets only)
-// Activations: row i's int8 values at aq + i·k (stored +128 as u8 on the VNNI target), d_g at
-// dg + i·ng, e_g at eg + i·ng (ng = k / G).
+// Activations: row i's int8 values at aq + i·k (stored +128 as u8 where the kernels take them so:
+// ShiftedActivations), d_g at dg + i·ng, e_g at eg + i·ng (ng = k / G).
 //
 // Micro-kernels: kRows activation rows × kCols columns of f32 accumulators in registers; per
 // group an int32 accumulator per (row, column) collects the exact dot product, which is then
 // scaled into the f32 accumulator. Targets: AVX3_DL (AVX512-VNNI vpdpbusd), AVX3 (AVX512BW
-// vpmaddubsw/vpmaddwd with the sign moved onto the activation), AVX2 (the same in 256 bits, the
-// pair sums of several steps added in int16 before one vpmaddwd where they cannot overflow), and
+// vpmaddubsw/vpmaddwd with the sign moved onto the activation), AVX2 (vpmaddubsw in 256 bits with
+// the sign moved only for Q8_0, the offset types' unsigned values as they are and u8 activations
+// for the other signed types; several steps' pair sums added in int16 before one vpmaddwd where
+// they cannot overflow), and
 // a portable scalar kernel for the other targets (SSSE3, SSE4, SCALAR).
 //
 // Unpacking: on AVX3 / AVX3_DL every type but Q2_K / Q3_K is decoded in registers (Decode32:
@@ -560,7 +562,7 @@ void UnpackBlockSimd(const uint8_t* rows, size_t row_bytes, int cols, int64_t k,
           sum[j * 4 / group], _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, v), ones16));
     }
     for (int p = 0; p < 32 / group; ++p) {
-      // −128 · Σq (used by the AVX-VNNI kernel only).
+      // −128 · Σq (the AVX-VNNI kernel's and the shifted AVX2 kernel's starting sums).
       uint8_t* gp = dst + (32 * t / group + p) * gb;
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(gp + group * kCols),
                           _mm256_mullo_epi32(sum[p], _mm256_set1_epi32(-128)));
@@ -680,7 +682,7 @@ void UnpackBlock(GgmlType type, const uint8_t* rows, size_t row_bytes, int cols,
                                    hn::Add(hn::ShiftRight<24>(hn::ShiftLeft<8>(v)),
                                            hn::ShiftRight<24>(v))));
       }
-      // −128 · Σq (the VNNI kernel's correction; unused by the other kernels).
+      // −128 · Σq (the starting sums of the kernels that take shifted activations).
       hn::StoreU(hn::Mul(sum, hn::Set(di, -128)), di,
                  reinterpret_cast<int32_t*>(gp + group * kCols + c0 * 4));
     }

@@ -17,9 +17,10 @@
 //      y = acc, or y + acc with accumulate (one more rounding).
 //   Every target computes exactly these operations (VNNI, and AVX-VNNI in the AVX2 copy: u8 =
 //   q_x + 128 times s8 q_w with the int32 accumulator started at −128·Σq_w; AMX: s8 × s8 tile
-//   matmuls of 16 rows × 16 columns per group; AVX2 / AVX-512BW: |q_w| times sign-transferred
-//   q_x, or q_w as it is for the offset types (q_w ≥ 0), the AVX2 kernel adding up to 8 steps'
-//   pair sums in int16 where they cannot overflow (qdecode.h, Int16Span); portable: scalar), so
+//   matmuls of 16 rows × 16 columns per group; AVX-512BW: |q_w| times sign-transferred q_x;
+//   AVX2: the same for Q8_0, q_w as it is for the offset types (q_w ≥ 0), u8 q_x + 128 times
+//   s8 q_w from −128·Σq_w for the other signed types, adding up to 8 steps' pair sums in int16
+//   where they cannot overflow (qdecode.h: ShiftedOnAvx2, Int16Span); portable: scalar), so
 //   results are bit-identical across targets and to ref::Linear.
 #pragma once
 
