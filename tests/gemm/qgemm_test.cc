@@ -199,6 +199,24 @@ Options Int8Options(int64_t tile_cols) {
   return o;
 }
 
+// Linear of m rows of k values on every target, bitwise against the scalar reference (y
+// n wide, tile_cols the Context's tile width).
+void CheckTargetsEqualReference(const std::vector<float>& x, int64_t m, int64_t k,
+                                const WeightView& view, int64_t tile_cols) {
+  const int64_t n = view.n;
+  std::vector<float> want(static_cast<size_t>(m * n));
+  q8::ref::Linear(x.data(), m, k, view, want.data(), n, false);
+  ForEachTarget([&](const std::string&) {
+    Context ctx(Int8Options(tile_cols));
+    std::vector<float> y(static_cast<size_t>(m * n));
+    dllm::gemm::Linear(ctx, x.data(), m, k, view, y.data(), n);
+    int bad = 0;
+    for (size_t i = 0; i < y.size(); ++i) bad += std::memcmp(&y[i], &want[i], 4) != 0;
+    INFO(dllm::GgmlTypeName(view.type) << " m=" << m);
+    CHECK(bad == 0);
+  });
+}
+
 struct Case {
   int64_t m, n, k_blocks;  // k = k_blocks × the type's block size
 };
@@ -433,17 +451,8 @@ TEST_CASE("int8: the largest integer sums are exact on every target") {
     const WeightView view{type, wbytes.data(), n, k};
     for (float sign : {1.0f, -1.0f}) {
       // Constant rows: amax = |x|, so every quantized activation is ±127.
-      std::vector<float> x(static_cast<size_t>(m * k), sign * 0.75f);
-      std::vector<float> want(static_cast<size_t>(m * n));
-      q8::ref::Linear(x.data(), m, k, view, want.data(), n, false);
-      ForEachTarget([&](const std::string&) {
-        Context ctx(Int8Options(32));
-        std::vector<float> y(static_cast<size_t>(m * n));
-        dllm::gemm::Linear(ctx, x.data(), m, k, view, y.data(), n);
-        int bad = 0;
-        for (size_t i = 0; i < y.size(); ++i) bad += std::memcmp(&y[i], &want[i], 4) != 0;
-        CHECK(bad == 0);
-      });
+      const std::vector<float> x(static_cast<size_t>(m * k), sign * 0.75f);
+      CheckTargetsEqualReference(x, m, k, view, 32);
     }
   }
 }
@@ -652,18 +661,7 @@ TEST_CASE("int8: special fp16 scales give the reference's bits on every target")
     }
     const WeightView view{type, wbytes.data(), n, k};
     for (int64_t m : {int64_t{5}, int64_t{70}}) {
-      const std::vector<float> x = RandomX(rng, m, k);
-      std::vector<float> want(static_cast<size_t>(m * n));
-      q8::ref::Linear(x.data(), m, k, view, want.data(), n, false);
-      ForEachTarget([&](const std::string&) {
-        Context ctx(Int8Options(64));
-        std::vector<float> y(static_cast<size_t>(m * n));
-        dllm::gemm::Linear(ctx, x.data(), m, k, view, y.data(), n);
-        int bad = 0;
-        for (size_t i = 0; i < y.size(); ++i) bad += std::memcmp(&y[i], &want[i], 4) != 0;
-        INFO(dllm::GgmlTypeName(type) << " m=" << m);
-        CHECK(bad == 0);
-      });
+      CheckTargetsEqualReference(RandomX(rng, m, k), m, k, view, 64);
     }
   }
 }
