@@ -1747,7 +1747,7 @@ KernelTiming TimeKernelImpl(int group, bool offsets, int64_t iters) {
   std::vector<float> factors(static_cast<size_t>(kM * ng), 0.0115f);
   alignas(64) float out[kRows * kCols];
   RowBlockRunner run{aq.data(), factors.data(), factors.data(), kChunk, ng, group, {}};
-  // The kernels of the most common type of each kind in the published files.
+  // The kernels of the type each kind is timed with (qgemm.h, TimeKernel).
   const GgmlType type = group == 32 ? (offsets ? GgmlType::kQ4_K : GgmlType::kQ8_0)
                                     : (offsets ? GgmlType::kQ2_K : GgmlType::kQ6_K);
   SelectKernels(type, UseAvxVnni(), run.fns);

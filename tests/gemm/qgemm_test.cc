@@ -418,9 +418,10 @@ TEST_CASE("int8: integer arithmetic is exact (exactly representable data)") {
 }
 
 // The largest exact sums the kernels form: every weight value at the type's largest magnitude
-// (MaxAbsQ: Q8_0 −128, Q6_K −32, Q5_K 31, ...) and every activation at ±127, so each vpmaddubsw
-// lane of the AVX2 kernel and each of its int16 sums over Int16Span steps is as large as the
-// type allows (32512 for Q8_0, Q6_K and Q5_0). One step too many would wrap; every target must
+// (MaxAbsQ: Q8_0 −128, Q6_K −32, Q5_K 31, ...) and every activation at ±127 (255 or 1 where the
+// AVX2 kernel shifts them to u8), so each vpmaddubsw lane of that kernel and each of its int16
+// sums over Int16Span steps is as large as the type allows (32512 for Q8_0; 32640 for Q4_0, Q5_0
+// and Q6_K, whose activations are shifted). One step too many would wrap; every target must
 // still give the reference's bits.
 TEST_CASE("int8: the largest integer sums are exact on every target") {
   for (GgmlType type : kQTypes) {
