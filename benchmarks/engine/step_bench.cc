@@ -5,6 +5,9 @@
 //   step_bench [-m MODEL.gguf] [--layers N] [--type bf16|f32|TARGET] [--context 512]
 //              [--steps 3] [-t THREADS] [--sc-threshold 1e-4] [--no-scaling]
 //
+// --steps is at least 2: step 0 (no self-conditioning yet, one-off warm-up) is left out of the
+// per-step figures.
+//
 // Besides the per-part table it reports: the truncated self-conditioning mode's cost at
 // --sc-threshold (0 skips it), thread scaling (the same step on one thread; --no-scaling skips
 // it) and memory (peak resident set while generating, against model file + KV cache).
@@ -461,6 +464,18 @@ int main(int argc, char** argv) {
                            "[--no-scaling]\n");
       return 2;
     }
+  }
+  // Step 0 runs without self-conditioning and carries one-off warm-up, so the per-step figures
+  // come from steps 1 and later: at least two steps are needed.
+  if (steps < 2 || layers < 1 || threads < 1 || context < 1 || !(sc_threshold >= 0)) {
+    std::fprintf(stderr,
+                 "step_bench: --steps must be at least 2 (step 0 has no self-conditioning and "
+                 "includes warm-up; the figures come from the later steps), --layers, -t and "
+                 "--context at least 1, --sc-threshold at least 0 (got --steps %d --layers %d "
+                 "-t %d --context %lld --sc-threshold %g)\n",
+                 steps, layers, threads, static_cast<long long>(context),
+                 static_cast<double>(sc_threshold));
+    return 2;
   }
   if (model_path.empty()) {
     dllm::SyntheticConfig c = dllm::SyntheticConfig::RealDims(layers);
