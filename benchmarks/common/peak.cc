@@ -18,13 +18,13 @@
 
 namespace dllm::bench {
 
-double Int8KernelGops(int threads, int group, bool offsets, int reps) {
+double Int8KernelGops(int threads, GgmlType type, int reps) {
   double best = 0;
   for (int r = 0; r < reps; ++r) {
     double slowest = 0, ops = 0;
 #pragma omp parallel num_threads(threads) reduction(max : slowest) reduction(+ : ops)
     {
-      const gemm::q8::KernelTiming t = gemm::q8::TimeKernel(group, offsets, 60);
+      const gemm::q8::KernelTiming t = gemm::q8::TimeKernel(type, 60);
       slowest = t.seconds;
       ops = t.ops;
     }

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "gguf/types.h"
+
 namespace dllm::bench {
 
 struct Peaks {
@@ -69,10 +71,9 @@ Peaks MeasurePeaks(int threads, int reps = 5);
 bool LimitOnednnIsa(const std::string& isa);
 
 // GOP/s of the int8 path's micro-kernel alone (gemm::q8::TimeKernel: the kernel Linear
-// dispatches to now, on cache-resident operands) for `group`-value weight groups with or without
-// offsets, on `threads` OpenMP threads at once; best of `reps`. 0 for a group size the int8 path
-// does not have.
-double Int8KernelGops(int threads, int group, bool offsets, int reps = 3);
+// dispatches to now, on cache-resident operands) for weights of `type`, on `threads` OpenMP
+// threads at once; best of `reps`. 0 for a type the int8 path does not take.
+double Int8KernelGops(int threads, GgmlType type, int reps = 3);
 
 // Seconds since an arbitrary epoch (steady clock).
 double Now();

@@ -93,21 +93,63 @@ Flops StepFlops(const dllm::Model& m, int64_t context) {
   return f;
 }
 
+// The block-quantized types the int8 path takes (q8::Supported); a type's index here is its slot
+// in the int8 kernel ceilings of Rates and Yardstick.
+constexpr dllm::GgmlType kInt8Types[] = {
+    dllm::GgmlType::kQ4_0, dllm::GgmlType::kQ4_1, dllm::GgmlType::kQ5_0, dllm::GgmlType::kQ5_1,
+    dllm::GgmlType::kQ8_0, dllm::GgmlType::kQ2_K, dllm::GgmlType::kQ3_K, dllm::GgmlType::kQ4_K,
+    dllm::GgmlType::kQ5_K, dllm::GgmlType::kQ6_K};
+constexpr size_t kInt8TypeCount = std::size(kInt8Types);
+// The slot of `t` in kInt8Types, or -1.
+int Int8Slot(dllm::GgmlType t) {
+  for (size_t i = 0; i < kInt8TypeCount; ++i) {
+    if (kInt8Types[i] == t) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// The block-quantized types of the model's matmuls (layers, output head, self-conditioning MLP),
+// in kInt8Types order.
+std::vector<dllm::GgmlType> Int8TypesOf(const dllm::Model& model) {
+  bool used[kInt8TypeCount] = {};
+  auto mark = [&](const dllm::WeightTensor& t) {
+    const int slot = t.present() ? Int8Slot(t.type) : -1;
+    if (slot >= 0) used[slot] = true;
+  };
+  for (const dllm::LayerWeights& w : model.layers()) {
+    for (const dllm::WeightTensor* t :
+         {&w.attn_q, &w.attn_k, &w.attn_v, &w.attn_output, &w.ffn_gate, &w.ffn_up, &w.ffn_down,
+          &w.ffn_gate_inp, &w.ffn_gate_up_exps, &w.ffn_gate_exps, &w.ffn_up_exps,
+          &w.ffn_down_exps}) {
+      mark(*t);
+    }
+  }
+  const dllm::GlobalWeights& g = model.global();
+  for (const dllm::WeightTensor* t :
+       {&g.token_embd, &g.self_cond_gate, &g.self_cond_up, &g.self_cond_down}) {
+    mark(*t);
+  }
+  std::vector<dllm::GgmlType> types;
+  for (size_t i = 0; i < kInt8TypeCount; ++i) {
+    if (used[i]) types.push_back(kInt8Types[i]);
+  }
+  return types;
+}
+
 // Arithmetic rates (GFLOP/s) by weight type: what the Linear on such weights can reach at most
 // on this machine. Float weights: the oneDNN peak of the arithmetic they use; block-quantized
-// weights: the int8 path's kernel alone (q8::TimeKernel) on every thread, the kernel bound.
+// weights: the int8 path's kernel for that type alone (q8::TimeKernel) on every thread, the
+// kernel bound.
 struct Rates {
-  double f32 = 0, bf16 = 0;                        // oneDNN peaks (bf16: f32 without bf16 matmuls)
-  double g32 = 0, g32_off = 0, g16 = 0, g16_off = 0;  // int8 kernel ceilings
+  double f32 = 0, bf16 = 0;  // oneDNN peaks (bf16: f32 without bf16 matmuls)
+  double kernel[kInt8TypeCount] = {};  // int8 kernel ceilings (kInt8Types; the model's types)
   // The routed experts' matmuls alone at the run's rows per expert (ExpertMatmulsGflops); 0:
   // the experts' matmuls at their types' rates above instead.
   double experts = 0;
   double For(dllm::GgmlType t) const {
     if (t == dllm::GgmlType::kBF16) return bf16;
-    const int group = dllm::gemm::q8::GroupSize(t);
-    if (group == 0) return f32;  // F32, F16
-    const bool off = dllm::gemm::q8::HasOffset(t);
-    return group == 32 ? (off ? g32_off : g32) : (off ? g16_off : g16);
+    const int slot = Int8Slot(t);
+    return slot >= 0 ? kernel[slot] : f32;  // F32, F16: f32
   }
 };
 
@@ -314,16 +356,20 @@ void ResetPeakRss() {
 // again after every measured step and each step is judged against the yardsticks around it.
 struct Yardstick {
   double f32 = 0, bf16 = 0, int8 = 0;
-  double g32 = 0, g32_off = 0, g16 = 0, g16_off = 0;
+  double kernel[kInt8TypeCount] = {};  // the model's types' int8 kernel ceilings (kInt8Types)
 };
-// Its oneDNN peaks (in PeakKind order: f32, bf16, int8) with their names, and all of its fields.
+// Its oneDNN peaks (in PeakKind order: f32, bf16, int8) with their names.
 constexpr double Yardstick::*kPeakFields[] = {&Yardstick::f32, &Yardstick::bf16,
                                               &Yardstick::int8};
 constexpr const char* kPeakNames[] = {"f32", "bf16", "int8"};
-constexpr double Yardstick::*kYardstickFields[] = {&Yardstick::f32, &Yardstick::bf16,
-                                                   &Yardstick::int8, &Yardstick::g32,
-                                                   &Yardstick::g32_off, &Yardstick::g16,
-                                                   &Yardstick::g16_off};
+// Every value of a yardstick: out = f(a, b) for each pair of corresponding values.
+template <typename F>
+Yardstick Combine(const Yardstick& a, const Yardstick& b, F f) {
+  Yardstick y;
+  for (double Yardstick::*p : kPeakFields) y.*p = f(a.*p, b.*p);
+  for (size_t i = 0; i < kInt8TypeCount; ++i) y.kernel[i] = f(a.kernel[i], b.kernel[i]);
+  return y;
+}
 
 // The best shape (Peaks) of a peak kind.
 const std::string& BestShape(const dllm::bench::Peaks& p, dllm::bench::PeakKind kind) {
@@ -335,9 +381,10 @@ class YardstickProbes {
  public:
   // The weights' own arithmetic (`type`) is measured at every shape of MeasurePeaks (its best
   // shape drifts with the host); the other two at their best shape at the start.
-  YardstickProbes(const dllm::bench::Peaks& p, int threads, bool quantized,
-                  double Yardstick::*type)
-      : threads_(threads), quantized_(quantized) {
+  // `kernel_types`: the block-quantized types whose int8 kernel ceilings are measured too.
+  YardstickProbes(const dllm::bench::Peaks& p, int threads,
+                  std::vector<dllm::GgmlType> kernel_types, double Yardstick::*type)
+      : threads_(threads), kernel_types_(std::move(kernel_types)) {
     for (size_t i = 0; i < 3; ++i) {
       const auto kind = static_cast<dllm::bench::PeakKind>(i);  // kPeakFields is in PeakKind order
       if (kPeakFields[i] == type) {
@@ -352,11 +399,8 @@ class YardstickProbes {
   Yardstick Measure() {
     Yardstick y;
     for (double Yardstick::*f : kPeakFields) y.*f = Peak(f);
-    if (quantized_) {
-      y.g32 = dllm::bench::Int8KernelGops(threads_, 32, false, 1);
-      y.g32_off = dllm::bench::Int8KernelGops(threads_, 32, true, 1);
-      y.g16 = dllm::bench::Int8KernelGops(threads_, 16, false, 1);
-      y.g16_off = dllm::bench::Int8KernelGops(threads_, 16, true, 1);
+    for (dllm::GgmlType t : kernel_types_) {
+      y.kernel[Int8Slot(t)] = dllm::bench::Int8KernelGops(threads_, t, 1);
     }
     return y;
   }
@@ -382,7 +426,7 @@ class YardstickProbes {
  private:
   std::vector<dllm::bench::PeakProbe> probes_[3];  // per kPeakFields entry
   int threads_;
-  bool quantized_;
+  std::vector<dllm::GgmlType> kernel_types_;
 };
 
 // A table of components: seconds, share, arithmetic rate against `peak`, weight traffic against
@@ -418,13 +462,14 @@ double Median(std::vector<double> v) {
   return v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
 }
 
-// The yardstick field `f` of a series of measurements: its median, minimum and maximum.
+// One value of a series of yardsticks (get(y)): its median, minimum and maximum.
 struct Spread {
   double median = 0, min = 0, max = 0;
 };
-Spread SpreadOf(const std::vector<Yardstick>& ys, double Yardstick::*f) {
+template <typename Get>
+Spread SpreadOf(const std::vector<Yardstick>& ys, Get get) {
   std::vector<double> v;
-  for (const Yardstick& y : ys) v.push_back(y.*f);
+  for (const Yardstick& y : ys) v.push_back(get(y));
   Spread s;
   if (v.empty()) return s;
   s.median = Median(v);
@@ -511,7 +556,8 @@ int main(int argc, char** argv) {
                                                                                : PeakKind::kInt8;
   double Yardstick::*const type_field = kPeakFields[static_cast<size_t>(peak_kind)];
   const char* const peak_name = kPeakNames[static_cast<size_t>(peak_kind)];
-  YardstickProbes probes(peak, threads, dllm::gemm::q8::GroupSize(wtype) != 0, type_field);
+  const std::vector<dllm::GgmlType> int8_types = Int8TypesOf(*model);
+  YardstickProbes probes(peak, threads, int8_types, type_field);
   ResetPeakRss();
   const bool quantized = dllm::gemm::q8::GroupSize(wtype) != 0;
 
@@ -567,7 +613,7 @@ int main(int argc, char** argv) {
   // The run's yardsticks: the medians of the measurements around its steps.
   std::vector<Yardstick> all_ys = ys;
   all_ys.insert(all_ys.begin(), ys_before);
-  const Spread type_spread = SpreadOf(all_ys, type_field);
+  const Spread type_spread = SpreadOf(all_ys, [&](const Yardstick& y) { return y.*type_field; });
   const double type_peak = type_spread.median;
   // The routed experts' matmuls alone (ExpertMatmulsGflops) at the canvas's and at the prompt
   // pass's rows per expert, each between two runs of the peak's matmul: their rate and that
@@ -596,18 +642,21 @@ int main(int argc, char** argv) {
     Rates r;
     r.f32 = y.f32;
     r.bf16 = bf16_ok ? y.bf16 : y.f32;
-    r.g32 = y.g32, r.g32_off = y.g32_off, r.g16 = y.g16, r.g16_off = y.g16_off;
+    std::copy(std::begin(y.kernel), std::end(y.kernel), std::begin(r.kernel));
     r.experts = (prompt ? ex_prompt.frac : ex_canvas.frac) * (y.*type_field);
     return r;
   };
   // The mean of two yardsticks (the moments before and after one measured piece of work).
   auto around = [](const Yardstick& a, const Yardstick& b) {
-    Yardstick y;
-    for (double Yardstick::*f : kYardstickFields) y.*f = 0.5 * (a.*f + b.*f);
-    return y;
+    return Combine(a, b, [](double x, double z) { return 0.5 * (x + z); });
   };
   Yardstick median_ys;
-  for (double Yardstick::*f : kYardstickFields) median_ys.*f = SpreadOf(all_ys, f).median;
+  for (double Yardstick::*f : kPeakFields) {
+    median_ys.*f = SpreadOf(all_ys, [&](const Yardstick& y) { return y.*f; }).median;
+  }
+  for (size_t i = 0; i < kInt8TypeCount; ++i) {
+    median_ys.kernel[i] = SpreadOf(all_ys, [&](const Yardstick& y) { return y.kernel[i]; }).median;
+  }
   const Rates rates = rates_of(median_ys);
   const double attn_rate = float_weights ? rates.f32 : rates.bf16;
 
@@ -644,14 +693,15 @@ int main(int argc, char** argv) {
                 core > 0 ? 100 * median_ys.*type_field / core : 0.0);
   }
   if (quantized) {
-    std::printf("int8 path's kernel alone (%s, operands in cache, no unpacking or activation "
-                "quantization; %d threads): 32-value groups %.0f GOP/s (%.0f%% of the int8 peak), "
-                "with offsets %.0f (%.0f%%); 16-value groups %.0f (%.0f%%), with offsets %.0f "
-                "(%.0f%%)\n\n",
-                dllm::gemm::q8::ActiveTargetName(), threads, rates.g32,
-                100 * rates.g32 / type_peak, rates.g32_off, 100 * rates.g32_off / type_peak,
-                rates.g16, 100 * rates.g16 / type_peak, rates.g16_off,
-                100 * rates.g16_off / type_peak);
+    std::printf("int8 path's kernel alone per weight type of the model (%s, operands in cache, "
+                "no unpacking or activation quantization; %d threads; %% of the int8 peak):",
+                dllm::gemm::q8::ActiveTargetName(), threads);
+    for (dllm::GgmlType t : int8_types) {
+      const double g = rates.For(t);
+      std::printf(" %s %.0f GOP/s (%.0f%%);", dllm::GgmlTypeName(t).c_str(), g,
+                  100 * g / type_peak);
+    }
+    std::printf("\n\n");
   }
   std::printf("%-34s %10s %10s %10s %8s\n", "part (per denoising step)", "ms", "GFLOP",
               "GFLOP/s", "of peak");

@@ -11,7 +11,7 @@
 //     VNNI kernel can be judged against (with --int8-target AVX2 or AVX2+VNNI: limited to AVX2
 //     or AVX2_VNNI, what an AVX2 client CPU has).
 // Next the int8 path's ceilings: its dispatched micro-kernel alone on cache-resident operands
-// (q8::TimeKernel) per weight-group kind, against both int8 peaks (on AMX also the tile loops).
+// (q8::TimeKernel) per selected weight type, against both int8 peaks (on AMX also the tile loops).
 // Then Linear / LinearT / Sgemm at the DiffusionGemma shapes, best of --reps runs, as GFLOP/s and
 // as a fraction of the peaks. Quantized weights: the int8 path against both int8 peaks, and the
 // f32 dequantized-tile path against the f32 peak. --int8-target runs the int8 path on one of its
@@ -161,28 +161,6 @@ double AmxKernelGops(int reps, bool offsets) {
     if (slowest > 0) best = std::max(best, threads * kIters * kOpsPerCall / slowest * 1e-9);
   }
   return best;
-}
-
-// The int8 path's ceilings per weight-group kind: its kernel alone against both int8 peaks.
-void PrintKernelCeilings(const Peak& p, int reps, const char* limited) {
-  auto pct = [](double g, double peak) { return peak > 0 ? 100.0 * g / peak : 0.0; };
-  std::printf("  int8 path's kernel alone (%s, operands in cache, no unpacking / quantizing; "
-              "%% of the best-ISA / %s int8 peak):\n   ",
-              dllm::gemm::q8::ActiveTargetName(), limited);
-  const struct {
-    const char* name;
-    int group;
-    bool off;
-  } kinds[] = {{"32-value groups (Q8_0's kernel)", 32, false},
-               {"with offsets (Q4_K's)", 32, true},
-               {"16-value groups (Q6_K's)", 16, false},
-               {"with offsets (Q2_K's)", 16, true}};
-  for (const auto& k : kinds) {
-    const double g = dllm::bench::Int8KernelGops(omp_get_max_threads(), k.group, k.off, reps);
-    std::printf(" %s %.1f GOP/s (%.0f%% / %.0f%%);", k.name, g, pct(g, p.best.int8),
-                pct(g, p.limited.int8));
-  }
-  std::printf("\n");
 }
 
 // What bounds the int8 path on AMX: the tile unit's rate at K = 64 and at K = 32 (one
@@ -362,6 +340,22 @@ void QuantRow(int reps, const QType& t, const char* what, int64_t m, int64_t k, 
   }
   std::printf("\n");
   std::fflush(stdout);
+}
+
+// The int8 path's ceilings per weight type (the selected ones): its kernel alone against both
+// int8 peaks.
+void PrintKernelCeilings(const Peak& p, int reps, const char* limited, const std::string& types) {
+  auto pct = [](double g, double peak) { return peak > 0 ? 100.0 * g / peak : 0.0; };
+  std::printf("  int8 path's kernel alone (%s, operands in cache, no unpacking / quantizing; "
+              "%% of the best-ISA / %s int8 peak):\n   ",
+              dllm::gemm::q8::ActiveTargetName(), limited);
+  for (const QType& t : kQTypes) {
+    if (!TypeSelected(types, t.name)) continue;
+    const double g = dllm::bench::Int8KernelGops(omp_get_max_threads(), t.type, reps);
+    std::printf(" %s %.1f GOP/s (%.0f%% / %.0f%%);", t.name, g, pct(g, p.best.int8),
+                pct(g, p.limited.int8));
+  }
+  std::printf("\n");
 }
 
 // --amx-vs-vnni: the int8 path's AMX kernel against its AVX512-VNNI kernel on the same calls, in
@@ -546,7 +540,7 @@ int main(int argc, char** argv) {
     // With --no-amx the ceilings are the VNNI kernels' too, as the table below.
     const bool amx_was = dllm::gemm::amx::Enabled();
     if (!amx) dllm::gemm::amx::SetEnabled(false);
-    PrintKernelCeilings(p, reps, limited_isa.c_str());
+    PrintKernelCeilings(p, reps, limited_isa.c_str(), types);
     dllm::gemm::amx::SetEnabled(amx_was);
   }
 

@@ -1728,11 +1728,13 @@ double TimeAmxKernelImpl(bool offsets, int64_t iters) {
 #endif
 }
 
-// The ceiling of the micro-kernel Linear dispatches to for an M = 256 call with this group size
-// and offset kind (see qgemm.h: TimeKernel): the AMX kernel where UseAmx would take the call,
-// else the register kernel over one column block, 256 rows in blocks of kRows, K = 2816 (as
+// The ceiling of the micro-kernel Linear dispatches to for an M = 256 call on `type` weights
+// (Supported; see qgemm.h: TimeKernel): the AMX kernel where UseAmx would take the call, else
+// the register kernel over one column block, 256 rows in blocks of kRows, K = 2816 (as
 // LinearImpl runs an M = 256 call: every row block over the whole K).
-KernelTiming TimeKernelImpl(int group, bool offsets, int64_t iters) {
+KernelTiming TimeKernelImpl(GgmlType type, int64_t iters) {
+  const int group = GroupSize(type);
+  const bool offsets = HasOffset(type);
 #if HWY_TARGET == HWY_AVX3_DL
   if (group == 32 && amx::Enabled() && amx::Usable()) {
     return {TimeAmxKernelImpl(offsets, iters), static_cast<double>(iters) * 2 * 256 * 32 * 256};
@@ -1747,9 +1749,6 @@ KernelTiming TimeKernelImpl(int group, bool offsets, int64_t iters) {
   std::vector<float> factors(static_cast<size_t>(kM * ng), 0.0115f);
   alignas(64) float out[kRows * kCols];
   RowBlockRunner run{aq.data(), factors.data(), factors.data(), kChunk, ng, group, {}};
-  // The kernels of the type each kind is timed with (qgemm.h, TimeKernel).
-  const GgmlType type = group == 32 ? (offsets ? GgmlType::kQ4_K : GgmlType::kQ8_0)
-                                    : (offsets ? GgmlType::kQ2_K : GgmlType::kQ6_K);
   SelectKernels(type, UseAvxVnni(), run.fns);
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < iters; ++i) {

@@ -67,9 +67,9 @@ double TimeAmxKernel(bool offsets, int64_t iters) {
   return HWY_DYNAMIC_DISPATCH(TimeAmxKernelImpl)(offsets, iters);
 }
 
-KernelTiming TimeKernel(int group, bool offsets, int64_t iters) {
-  if (group != 32 && group != 16) return {};
-  return HWY_DYNAMIC_DISPATCH(TimeKernelImpl)(group, offsets, iters);
+KernelTiming TimeKernel(GgmlType type, int64_t iters) {
+  if (!Supported(type) || iters < 0) return {};
+  return HWY_DYNAMIC_DISPATCH(TimeKernelImpl)(type, iters);
 }
 
 }  // namespace q8

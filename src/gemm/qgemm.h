@@ -81,22 +81,21 @@ void SetTargetForTest(int64_t target);
 double TimeAmxKernel(bool offsets, int64_t iters);
 
 // Seconds for `iters` calls, on the calling thread, of the micro-kernel Linear dispatches to now
-// for an M = 256 call on weights with `group`-value groups (32 or 16) with or without offsets
-// (the contract above), alone: every operand resident in cache, no unpacking, activation
-// quantization or output rows. It is the AMX kernel (TimeAmxKernel's call) where Linear would use
-// it, else the register kernel as an M = 256 call runs it: 256 activation rows in blocks of
-// kRows (4, or 6 on AVX3_DL) over one column block and K = 2816 (the activations then come from
-// L2). ops: the operations (multiply-adds × 2) those calls perform. The ceiling of the int8 path
-// for that weight type on this CPU (step_bench's kernel bound). The kernel timed is that of Q8_0
-// (32, no offsets), Q4_K (32, offsets), Q6_K (16, none) or Q2_K (16, offsets); the other types
-// of a kind run the same one, except on AVX2, whose kernel also depends on the values' range
-// (Int16Span): there Q4_0 and Q5_0 run the span-8 kernel (Q4_K's arithmetic, faster than Q8_0's)
-// and Q5_1 / Q5_K the span-4 one (Q4_1 runs Q4_K's).
+// for an M = 256 call on weights of `type`, alone: every operand resident in cache, no
+// unpacking, activation quantization or output rows. It is the AMX kernel (TimeAmxKernel's call)
+// where Linear would use it, else the register kernel as an M = 256 call runs it: 256 activation
+// rows in blocks of kRows (4, or 6 on AVX3_DL) over one column block and K = 2816 (the
+// activations then come from L2). ops: the operations (multiply-adds × 2) those calls perform;
+// {0, 0} for a type the int8 path does not take (Supported). The ceiling of the int8 path for
+// that weight type on this CPU (step_bench's kernel bound). Types of one group size and offset
+// kind share a kernel, except on AVX2, whose kernel also depends on the values' range
+// (Int16Span, ShiftedOnAvx2): Q4_0 and Q5_0 run faster ones than Q8_0, Q5_1 / Q5_K a slower one
+// than Q4_1 / Q4_K, and Q3_K a faster one than Q6_K.
 struct KernelTiming {
   double seconds = 0;
   double ops = 0;
 };
-KernelTiming TimeKernel(int group, bool offsets, int64_t iters);
+KernelTiming TimeKernel(GgmlType type, int64_t iters);
 
 }  // namespace q8
 }  // namespace gemm

@@ -668,23 +668,27 @@ TEST_CASE("int8: special fp16 scales give the reference's bits on every target")
 }
 
 // The benchmarks' kernel-ceiling timer (q8::TimeKernel, step_bench / gemm_bench) runs the kernel
-// each target dispatches to, for every group kind, on buffers of its own: it must report time
-// and the operations of the calls it made (under ASan, within those buffers).
-TEST_CASE("int8: the kernel-ceiling timer runs every group kind on every target") {
+// each target dispatches to, for every block-quantized type, on buffers of its own: it must
+// report time and the operations of the calls it made (under ASan, within those buffers).
+TEST_CASE("int8: the kernel-ceiling timer runs every type's kernel on every target") {
   ForEachTarget([&](const std::string& name) {
-    for (int group : {32, 16}) {
-      for (bool off : {false, true}) {
-        INFO("G=" << group << " offsets=" << off);
-        const q8::KernelTiming one = q8::TimeKernel(group, off, 1);
-        const q8::KernelTiming three = q8::TimeKernel(group, off, 3);
-        CHECK(one.seconds > 0);
-        CHECK(one.ops > 0);
-        CHECK(three.ops == doctest::Approx(3 * one.ops));
-        // The AMX kernel serves 32-value groups where the target has it; its call is the
-        // 256 × 32 × 256 step, the register kernels' 256 rows × one column block × K = 2816.
-        if (group == 32 && name == "AVX3_DL+AMX") CHECK(one.ops == 2.0 * 256 * 32 * 256);
+    for (GgmlType type : kQTypes) {
+      INFO(GgmlTypeName(type));
+      const q8::KernelTiming one = q8::TimeKernel(type, 1);
+      const q8::KernelTiming three = q8::TimeKernel(type, 3);
+      CHECK(one.seconds > 0);
+      CHECK(one.ops > 0);
+      CHECK(three.ops == doctest::Approx(3 * one.ops));
+      // The AMX kernel serves 32-value groups where the target has it; its call is the
+      // 256 × 32 × 256 step, the register kernels' 256 rows × one column block × K = 2816.
+      if (q8::GroupSize(type) == 32 && name == "AVX3_DL+AMX") {
+        CHECK(one.ops == 2.0 * 256 * 32 * 256);
       }
     }
   });
-  CHECK(q8::TimeKernel(8, false, 1).ops == 0);  // no such group kind: nothing runs
+  // Types the int8 path does not take, and a negative count: nothing runs.
+  for (GgmlType type : {GgmlType::kF32, GgmlType::kBF16, GgmlType::kQ8_K}) {
+    CHECK(q8::TimeKernel(type, 1).ops == 0);
+  }
+  CHECK(q8::TimeKernel(GgmlType::kQ8_0, -1).ops == 0);
 }
