@@ -1288,7 +1288,23 @@ static_assert(kRows == (HWY_TARGET == HWY_AVX3_DL ? 6 : 4),
 // (L1-resident) buffer and runs every row block over it, carrying the f32 accumulators across
 // chunks in memory. With few rows every weight byte is used only m times, so the unpacked data
 // must not make a round trip through L2/L3 as the full-tile path's does.
+// On AVX2 the canvas's 256 rows run fused too. The full-tile path unpacks a tile of 256
+// columns, waits for every thread, multiplies, and waits again, tile after tile; the fused path
+// has one loop over all column blocks and streams the next chunk in while the current one
+// computes (RegionPrefetcher). On AMD Zen 3 (2 threads, M = 256, K = 2816, alternating runs of
+// both limits in separate processes) the Q6_K output head (N = 262144) ran at 173 against
+// 157 GFLOP/s (medians of 5 and 6 runs; 59 → 71 % of oneDNN's int8 matmul run next to it), and
+// in step_bench's real-dims Q4_K_M step at 2260–2305 against 2655–2927 ms; the N = 1408–4224
+// matmuls of Q8_0, Q4_K and Q6_K came out equal within the host's noise (medians ±10 % either
+// way). Larger m (prompt passes) keeps the full-tile path: at 512 and 1024 rows the runs were
+// mixed (Q8_0's K = 704 matmul faster fused, Q4_K's at 1024 rows slower in 2 of 3). The AVX2
+// copy's AVX-VNNI kernels share the limit (not measured: this machine has no AVX-VNNI); the
+// AVX-512 targets, tuned on another machine, keep 64.
+#if HWY_TARGET == HWY_AVX2
+constexpr int64_t kFusedMaxRows = 256;
+#else
 constexpr int64_t kFusedMaxRows = 64;
+#endif
 // LinearAmx (the same per-chunk scheme with the AMX kernel) takes calls of up to this many rows
 // at once, longer ones in slabs of this many (the fused scheme measured equal to a full-tile one
 // at m = 256 and 512, K = 2816, and 1.4× faster at K = 704).

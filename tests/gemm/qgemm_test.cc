@@ -599,7 +599,7 @@ TEST_CASE("int8: DecodeScales equals DecodeRow's scales and offsets bit for bit"
   }
 }
 
-// The fused small-M path (m ≤ 64: per-column-block unpacking in K chunks, accumulators carried
+// The fused small-M path (m ≤ 64, on AVX2 m ≤ 256: per-column-block unpacking in K chunks, accumulators carried
 // across chunks) and the register decoders of the AVX-512 targets: every m from 1 to 33, N with
 // partial column blocks (one lane of a 16-column half; 13 lanes; 6 columns), K that leaves a
 // partial last chunk on every target (1056 = 4·256 + 32 = 1024 + 32; 1280 = 5·256 = 1024 + 256).
