@@ -17,7 +17,8 @@
 // vpmaddubsw/vpmaddwd with the sign moved onto the activation), AVX2 (vpmaddubsw in 256 bits with
 // the sign moved only for Q8_0, the offset types' unsigned values as they are and u8 activations
 // for the other signed types; several steps' pair sums added in int16 before one vpmaddwd where
-// they cannot overflow), and
+// they cannot overflow; two column blocks per call where a whole group fits one int16 span:
+// KernelPair), and
 // a portable scalar kernel for the other targets (SSSE3, SSE4, SCALAR).
 //
 // Unpacking: on AVX3 / AVX3_DL every type but Q2_K / Q3_K is decoded in registers (Decode32:
@@ -91,6 +92,9 @@ constexpr int kRows = 6;
 #else
 constexpr int kRows = 4;
 #endif
+// Activation rows per two-block kernel call (AVX2's KernelPair, SelectPairKernels).
+constexpr int kPairRows = 3;
+static_assert(kPairRows <= kRows, "RowBlockRunner's row pointers hold kRows rows");
 // VNNI multiplies u8 × s8: activations are stored as q + 128.
 constexpr bool kShift = HWY_TARGET == HWY_AVX3_DL;
 
@@ -172,14 +176,15 @@ class RegionPrefetcher {
   uintptr_t line_ = 0, end_ = 0;
 };
 
-// The first byte of column block c0's K chunk at k0 (whole weight blocks; kCols columns wide),
-// and in `next` the thread's next chunk, to be prefetched during the work on this one
-// (RegionPrefetcher).
+// The first byte of the K chunk at k0 of the `width` columns from c0 (whole weight blocks; a
+// column block, or two for the pair kernels), and in `next` the thread's next chunk, to be
+// prefetched during the work on this one (RegionPrefetcher).
 inline const uint8_t* ChunkSource(const uint8_t* w, size_t row_bytes, const WeightView& view,
-                                  int64_t c0, int64_t k0, int64_t kc_max, Region& next) {
+                                  int64_t c0, int64_t k0, int64_t kc_max, Region& next,
+                                  int64_t width = kCols) {
   uint64_t skip = 0;  // bytes of the k0 values before the chunk
   GgmlRowBytes(static_cast<uint32_t>(view.type), static_cast<uint64_t>(k0), &skip);
-  next = NextRegion(w, row_bytes, view.n, kCols, c0, view.type, view.k, k0, kc_max);
+  next = NextRegion(w, row_bytes, view.n, width, c0, view.type, view.k, k0, kc_max);
   return w + static_cast<size_t>(c0) * row_bytes + skip;
 }
 
@@ -697,6 +702,10 @@ void UnpackBlock(GgmlType type, const uint8_t* rows, size_t row_bytes, int cols,
 
 using KernelFn = void (*)(const uint8_t* const* a, const float* const* dg, const float* const* eg,
                           const uint8_t* w, int64_t ng, float* out, bool load);
+// The same on two column blocks at once (w0 into out0, w1 into out1; AVX2's KernelPair).
+using KernelPairFn = void (*)(const uint8_t* const* a, const float* const* dg,
+                              const float* const* eg, const uint8_t* w0, const uint8_t* w1,
+                              int64_t ng, float* out0, float* out1, bool load);
 
 inline int32_t Load4(const uint8_t* p) {
   int32_t v;
@@ -1133,6 +1142,66 @@ void Kernel(const uint8_t* const* a, const float* const* dg, const float* const*
   for (int r = 0; r < R; ++r) _mm256_storeu_ps(out + r * kCols, acc[r]);
 }
 
+// Two column blocks at once, for the types whose whole group fits one int16 span (Int16Span =
+// G / 4: Q4_0, Q4_1, Q4_K, Q2_K, Q3_K; SelectPairKernels): one activation broadcast serves both
+// blocks' weight vectors, and per row and block only the group's int16 sums and the f32
+// accumulator live in registers (R = kPairRows = 3 rows: 12 of the 16). The same integers and
+// the same f32 operations in the same order as Kernel on each block, so the same bits. In a
+// standalone loop on Zen 3 (cache-resident, 12 rows × 16 columns × K = 1024, medians of 8) the
+// Q4_K form ran 128.6 against Kernel's 106.8 GOP/s on the two blocks one after the other (2 rows
+// per call: 112.9). Types needing a span sum per group as well gained nothing: Q6_K's form
+// (2 spans) 104.5 against 104, Q8_0's (a sign operation and a vpmaddwd per step) 73–79 against
+// 82, so they keep Kernel.
+template <int R, int G, bool kOff, bool kShifted>
+void KernelPair(const uint8_t* const* a, const float* const* dg, const float* const* eg,
+                const uint8_t* w0, const uint8_t* w1, int64_t ng, float* out0, float* out1,
+                bool load) {
+  static_assert(!(kShifted && kOff), "the offset types' values are unsigned");
+  __m256 acc0[R], acc1[R];
+  for (int r = 0; r < R; ++r) {
+    acc0[r] = load ? _mm256_loadu_ps(out0 + r * kCols) : _mm256_setzero_ps();
+    acc1[r] = load ? _mm256_loadu_ps(out1 + r * kCols) : _mm256_setzero_ps();
+  }
+  const __m256i ones = _mm256_set1_epi16(1);
+  constexpr int64_t gb = GroupBytes(G, kOff);
+  for (int64_t g = 0; g < ng; ++g, w0 += gb, w1 += gb) {
+    __m256i t0[R], t1[R];  // int16 pair sums of the whole group (Int16Span = G / 4)
+    for (int r = 0; r < R; ++r) t0[r] = t1[r] = _mm256_setzero_si256();
+#pragma GCC unroll 2
+    for (int j = 0; j < G / 4; ++j) {
+      const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w0 + j * 32));
+      const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w1 + j * 32));
+      for (int r = 0; r < R; ++r) {
+        const __m256i b = _mm256_set1_epi32(Load4(a[r] + g * G + 4 * j));
+        // kShifted: u8 activation × s8 weight; else the offset types' u8 weight × s8 activation.
+        t0[r] = _mm256_add_epi16(
+            t0[r], kShifted ? _mm256_maddubs_epi16(b, x0) : _mm256_maddubs_epi16(x0, b));
+        t1[r] = _mm256_add_epi16(
+            t1[r], kShifted ? _mm256_maddubs_epi16(b, x1) : _mm256_maddubs_epi16(x1, b));
+      }
+    }
+    const uint8_t* meta0 = w0 + G * kCols;
+    const uint8_t* meta1 = w1 + G * kCols;
+    __m256i p0[R], p1[R];
+    for (int r = 0; r < R; ++r) {
+      p0[r] = _mm256_madd_epi16(t0[r], ones);
+      p1[r] = _mm256_madd_epi16(t1[r], ones);
+      if constexpr (kShifted) {  // started at −128·Σq, as Kernel's p
+        p0[r] = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(meta0)),
+                                 p0[r]);
+        p1[r] = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(meta1)),
+                                 p1[r]);
+      }
+    }
+    ScaleGroup<R, kOff>(p0, dg, eg, g, meta0, acc0);
+    ScaleGroup<R, kOff>(p1, dg, eg, g, meta1, acc1);
+  }
+  for (int r = 0; r < R; ++r) {
+    _mm256_storeu_ps(out0 + r * kCols, acc0[r]);
+    _mm256_storeu_ps(out1 + r * kCols, acc1[r]);
+  }
+}
+
 // AVX-VNNI (gemm/avx_vnni.h; selected at run time): u8 activations (q + 128) times s8 weights
 // with vpdpbusd, the int32 accumulator started at −128·Σq as on AVX3_DL: the same exact p, then
 // Kernel's epilogue.
@@ -1281,6 +1350,37 @@ inline void SelectKernels(GgmlType type, bool vnni, KernelFn* fns) {
 static_assert(kRows == (HWY_TARGET == HWY_AVX3_DL ? 6 : 4),
               "KernelTable instantiates 1..kRows rows");
 
+#if HWY_TARGET == HWY_AVX2
+template <int G, bool kOff, bool kShifted>
+void PairTable(KernelPairFn* fns) {
+  fns[1] = &KernelPair<1, G, kOff, kShifted>;
+  fns[2] = &KernelPair<2, G, kOff, kShifted>;
+  fns[3] = &KernelPair<3, G, kOff, kShifted>;
+}
+#endif
+
+// Whether this copy's kernels for `type` take two column blocks at once (KernelPair: AVX2
+// without AVX-VNNI, the types whose whole group fits the int16 span), and then those kernels
+// for 1..kPairRows rows in fns (index = rows).
+inline bool SelectPairKernels(GgmlType type, bool vnni, KernelPairFn* fns) {
+#if HWY_TARGET == HWY_AVX2
+  const int group = GroupSize(type);
+  if (vnni || Int16Span(type) != group / 4) return false;
+  static_assert(kPairRows == 3, "PairTable instantiates 1..3 rows");
+  if (group == 32) {
+    // Q4_1, Q4_K; Q4_0 with u8 activations (ShiftedOnAvx2)
+    HasOffset(type) ? PairTable<32, true, false>(fns) : PairTable<32, false, true>(fns);
+  } else {
+    // Q2_K; Q3_K with u8 activations
+    HasOffset(type) ? PairTable<16, true, false>(fns) : PairTable<16, false, true>(fns);
+  }
+  return true;
+#else
+  (void)type, (void)vnni, (void)fns;
+  return false;
+#endif
+}
+
 // ---- Driver -----------------------------------------------------------------------------------
 
 // Up to this many activation rows, Linear runs the fused path: each thread takes whole column
@@ -1327,12 +1427,21 @@ inline int64_t AmxChunk(int64_t k, int64_t nb) {
   return std::min<int64_t>(k, nb == 1 ? kAmxChunkMax : 1024);
 }
 
-// Per-thread scratch of the fused path: one unpacked chunk, its decode scratch, the accumulators.
+// Column blocks per step of a thread's walk in the fused path at most: two where KernelPair
+// may run (the AVX2 copy), else one.
+constexpr int kFusedBlocks = HWY_TARGET == HWY_AVX2 ? 2 : 1;
+
+// Per-thread scratch of the fused path: per column block of a step an unpacked chunk and the
+// accumulators (FusedChunk's and acc's bytes), then one decode scratch.
+inline int64_t FusedChunkBytes(int64_t k, int group, bool off) {
+  return Align64(FusedChunk(k) / group * GroupBytes(group, off));
+}
+inline int64_t FusedAccBytes(int64_t m) {
+  return Align64((std::min(m, kFusedMaxRows) + kRows - 1) / kRows * kRows * kCols * 4);
+}
 inline int64_t FusedThreadBytes(int64_t m, int64_t k, int group, bool off) {
-  const int64_t kc = FusedChunk(k);
-  const int64_t rows = (std::min(m, kFusedMaxRows) + kRows - 1) / kRows * kRows;
-  return Align64(kc / group * GroupBytes(group, off)) + UnpackScratchBytes(kc, group) +
-         Align64(rows * kCols * 4);
+  return kFusedBlocks * (FusedChunkBytes(k, group, off) + FusedAccBytes(m)) +
+         UnpackScratchBytes(FusedChunk(k), group);
 }
 
 // Whether this call runs through the AMX kernel (AVX3_DL copy only; LinearAmx): 32-value-group
@@ -1364,20 +1473,35 @@ struct RowBlockRunner {
   const float* eg;
   int64_t k, ng, group;
   KernelFn fns[kRows + 1];
+  KernelPairFn pair_fns[kPairRows + 1] = {};  // set where SelectPairKernels says so
 
   void Run(int64_t r0, int rows, int64_t k0, const uint8_t* wblock, int64_t ngc, float* out,
            bool load) const {
-    const int64_t g0 = k0 / group;
-    const uint8_t* ap[kRows];
-    const float* dp[kRows];
-    const float* ep[kRows];
-    for (int r = 0; r < rows; ++r) {
-      ap[r] = aq + (r0 + r) * k + k0;
-      dp[r] = dg + (r0 + r) * ng + g0;
-      ep[r] = eg + (r0 + r) * ng + g0;
-    }
-    fns[rows](ap, dp, ep, wblock, ngc, out, load);
+    Pointers p(*this, r0, rows, k0);
+    fns[rows](p.a, p.d, p.e, wblock, ngc, out, load);
   }
+  // Rows r0.. (rows ≤ kPairRows) on two column blocks' chunks: w0 into out0, w1 into out1.
+  void RunPair(int64_t r0, int rows, int64_t k0, const uint8_t* w0, const uint8_t* w1,
+               int64_t ngc, float* out0, float* out1, bool load) const {
+    Pointers p(*this, r0, rows, k0);
+    pair_fns[rows](p.a, p.d, p.e, w0, w1, ngc, out0, out1, load);
+  }
+
+ private:
+  // Rows r0..r0 + rows − 1 from value k0 on: their quantized values and group factors.
+  struct Pointers {
+    const uint8_t* a[kRows];
+    const float* d[kRows];
+    const float* e[kRows];
+    Pointers(const RowBlockRunner& run, int64_t r0, int rows, int64_t k0) {
+      const int64_t g0 = k0 / run.group;
+      for (int r = 0; r < rows; ++r) {
+        a[r] = run.aq + (r0 + r) * run.k + k0;
+        d[r] = run.dg + (r0 + r) * run.ng + g0;
+        e[r] = run.eg + (r0 + r) * run.ng + g0;
+      }
+    }
+  };
 };
 
 // y rows (+)= out rows: `rows` rows of `width` values, out's row stride kCols.
@@ -1601,32 +1725,59 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
   if (m <= kFusedMaxRows) {
     const int64_t kc_max = FusedChunk(k);
     const int64_t blocks = n_padded / kCols;
+    // Two column blocks per step where the pair kernels serve this type (SelectPairKernels).
+    const int64_t width = SelectPairKernels(w.type, vnni, run.pair_fns) ? 2 : 1;
+    const int64_t steps = (blocks + width - 1) / width;
+    const int64_t pair_row_blocks = (m + kPairRows - 1) / kPairRows;
+    const int64_t chunk_bytes = FusedChunkBytes(k, group, off), acc_bytes = FusedAccBytes(m);
 #pragma omp parallel num_threads(threads) if (parallel)
     {
-      uint8_t* chunk = tile + fused_bytes * omp_get_thread_num();
-      uint8_t* dec = chunk + Align64(kc_max / group * gb);
-      auto* acc = reinterpret_cast<float*>(dec + UnpackScratchBytes(kc_max, group));
+      // chunk 0, chunk 1, accumulators 0, 1 (the second ones used by pair steps), decode scratch
+      uint8_t* chunk0 = tile + fused_bytes * omp_get_thread_num();
+      uint8_t* chunk1 = chunk0 + chunk_bytes * (kFusedBlocks - 1);
+      auto* acc0 = reinterpret_cast<float*>(chunk0 + chunk_bytes * kFusedBlocks);
+      auto* acc1 = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(acc0) +
+                                            acc_bytes * (kFusedBlocks - 1));
+      uint8_t* dec = chunk0 + (chunk_bytes + acc_bytes) * kFusedBlocks;
       quantize();
 #pragma omp for schedule(static)
-      for (int64_t cb = 0; cb < blocks; ++cb) {
-        const int64_t c0 = cb * kCols;
-        const int cols = static_cast<int>(std::min<int64_t>(kCols, n - c0));
+      for (int64_t step = 0; step < steps; ++step) {
+        const int64_t c0 = step * width * kCols;
+        const int64_t cols_all = std::min<int64_t>(width * kCols, n - c0);
+        const bool two = cols_all > kCols;  // a pair step (the last one may hold one block)
+        const int cols0 = static_cast<int>(std::min<int64_t>(kCols, cols_all));
+        const int cols1 = static_cast<int>(cols_all - cols0);
         for (int64_t k0 = 0; k0 < k; k0 += kc_max) {
           const int64_t kc = std::min(kc_max, k - k0);
           Region next;
-          const uint8_t* src = ChunkSource(wbytes, row_bytes, w, c0, k0, kc_max, next);
+          const uint8_t* src =
+              ChunkSource(wbytes, row_bytes, w, c0, k0, kc_max, next, width * kCols);
           // The next chunk streams in during this one's unpacking and row blocks.
-          RegionPrefetcher pf(next, row_blocks + 1);
+          RegionPrefetcher pf(next, (two ? pair_row_blocks + 2 : row_blocks + 1));
           pf.Step();
-          UnpackBlock(w.type, src, row_bytes, cols, kc, group, off, dec, chunk);
+          UnpackBlock(w.type, src, row_bytes, cols0, kc, group, off, dec, chunk0);
+          if (two) {
+            pf.Step();
+            UnpackBlock(w.type, src + static_cast<size_t>(kCols) * row_bytes, row_bytes, cols1,
+                        kc, group, off, dec, chunk1);
+            for (int64_t rb = 0; rb < pair_row_blocks; ++rb) {
+              const int64_t r0 = rb * kPairRows;
+              const int rows = static_cast<int>(std::min<int64_t>(kPairRows, m - r0));
+              run.RunPair(r0, rows, k0, chunk0, chunk1, kc / group, acc0 + r0 * kCols,
+                          acc1 + r0 * kCols, k0 > 0);
+              pf.Step();
+            }
+            continue;
+          }
           for (int64_t rb = 0; rb < row_blocks; ++rb) {
             const int64_t r0 = rb * kRows;
             const int rows = static_cast<int>(std::min<int64_t>(kRows, m - r0));
-            run.Run(r0, rows, k0, chunk, kc / group, acc + r0 * kCols, k0 > 0);
+            run.Run(r0, rows, k0, chunk0, kc / group, acc0 + r0 * kCols, k0 > 0);
             pf.Step();
           }
         }
-        StoreRows(acc, m, cols, y + c0, ldy, accumulate);
+        StoreRows(acc0, m, cols0, y + c0, ldy, accumulate);
+        if (two) StoreRows(acc1, m, cols1, y + c0 + kCols, ldy, accumulate);
       }
     }
     return;
@@ -1761,13 +1912,23 @@ KernelTiming TimeKernelImpl(GgmlType type, int64_t iters) {
   // Every byte 0x3c: int8 values 60 (u8 188 on the shifted targets), f32 scales and factors
   // about 0.0115 (normal numbers), as TimeAmxKernelImpl's operands.
   std::vector<uint8_t> aq(static_cast<size_t>(kM * kChunk), 0x3c);
-  std::vector<uint8_t> w(static_cast<size_t>(ng * GroupBytes(group, offsets)), 0x3c);
+  const int64_t block_bytes = ng * GroupBytes(group, offsets);
+  std::vector<uint8_t> w(static_cast<size_t>(2 * block_bytes), 0x3c);  // two column blocks
   std::vector<float> factors(static_cast<size_t>(kM * ng), 0.0115f);
-  alignas(64) float out[kRows * kCols];
+  alignas(64) float out[2 * kRows * kCols];
   RowBlockRunner run{aq.data(), factors.data(), factors.data(), kChunk, ng, group, {}};
   SelectKernels(type, UseAvxVnni(), run.fns);
+  // Where Linear runs two column blocks at once (KernelPair), so does the timing.
+  const bool pairs = SelectPairKernels(type, UseAvxVnni(), run.pair_fns);
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < iters; ++i) {
+    if (pairs) {
+      for (int64_t r0 = 0; r0 < kM; r0 += kPairRows) {
+        run.RunPair(r0, static_cast<int>(std::min<int64_t>(kPairRows, kM - r0)), 0, w.data(),
+                    w.data() + block_bytes, ng, out, out + kRows * kCols, false);
+      }
+      continue;
+    }
     for (int64_t r0 = 0; r0 < kM; r0 += kRows) {
       run.Run(r0, static_cast<int>(std::min<int64_t>(kRows, kM - r0)), 0, w.data(), ng, out,
               false);
@@ -1775,7 +1936,7 @@ KernelTiming TimeKernelImpl(GgmlType type, int64_t iters) {
   }
   const auto t1 = std::chrono::steady_clock::now();
   return {std::chrono::duration<double>(t1 - t0).count(),
-          static_cast<double>(iters) * 2 * kM * kCols * kChunk};
+          static_cast<double>(iters) * 2 * kM * kCols * kChunk * (pairs ? 2 : 1)};
 }
 
 // The name of the target this copy was compiled for.

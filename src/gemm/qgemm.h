@@ -85,7 +85,8 @@ double TimeAmxKernel(bool offsets, int64_t iters);
 // unpacking, activation quantization or output rows. It is the AMX kernel (TimeAmxKernel's call)
 // where Linear would use it, else the register kernel as an M = 256 call runs it: 256 activation
 // rows in blocks of kRows (4, or 6 on AVX3_DL) over one column block and K = 2816 (the
-// activations then come from L2). ops: the operations (multiply-adds × 2) those calls perform;
+// activations then come from L2); on AVX2 for the types it runs two column blocks at a time
+// (Q4_0, Q4_1, Q4_K, Q2_K, Q3_K), in blocks of 3 rows over two column blocks. ops: the operations (multiply-adds × 2) those calls perform;
 // {0, 0} for a type the int8 path does not take (Supported). The ceiling of the int8 path for
 // that weight type on this CPU (step_bench's kernel bound). Types of one group size and offset
 // kind share a kernel, except on AVX2, whose kernel also depends on the values' range
