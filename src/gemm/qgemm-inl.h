@@ -1722,13 +1722,15 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
     }
   };
 
+  // Two column blocks per kernel call where the pair kernels serve this type (SelectPairKernels).
+  const bool pairs = SelectPairKernels(w.type, vnni, run.pair_fns);
+  const int64_t pair_row_blocks = (m + kPairRows - 1) / kPairRows;
+
   if (m <= kFusedMaxRows) {
     const int64_t kc_max = FusedChunk(k);
     const int64_t blocks = n_padded / kCols;
-    // Two column blocks per step where the pair kernels serve this type (SelectPairKernels).
-    const int64_t width = SelectPairKernels(w.type, vnni, run.pair_fns) ? 2 : 1;
+    const int64_t width = pairs ? 2 : 1;  // column blocks per step
     const int64_t steps = (blocks + width - 1) / width;
-    const int64_t pair_row_blocks = (m + kPairRows - 1) / kPairRows;
     const int64_t chunk_bytes = FusedChunkBytes(k, group, off), acc_bytes = FusedAccBytes(m);
 #pragma omp parallel num_threads(threads) if (parallel)
     {
@@ -1796,6 +1798,28 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
         UnpackBlock(w.type, wbytes + static_cast<size_t>(c0) * row_bytes, row_bytes,
                     static_cast<int>(std::min<int64_t>(kCols, n - c0)), k, group, off, dec,
                     tile + cb * block_bytes);
+      }
+      if (pairs) {
+        // Two column blocks per step (a lone last block on its own), kPairRows rows at a time.
+#pragma omp for schedule(static) collapse(2)
+        for (int64_t ps = 0; ps < (blocks + 1) / 2; ++ps) {
+          for (int64_t rb = 0; rb < pair_row_blocks; ++rb) {
+            const int64_t cb = 2 * ps, c0 = cb * kCols, r0 = rb * kPairRows;
+            const int rows = static_cast<int>(std::min<int64_t>(kPairRows, m - r0));
+            alignas(64) float out0[kRows * kCols], out1[kRows * kCols];
+            float* const yr = y + r0 * ldy + n0 + c0;
+            if (cb + 1 < blocks) {
+              run.RunPair(r0, rows, 0, tile + cb * block_bytes, tile + (cb + 1) * block_bytes, ng,
+                          out0, out1, false);
+              StoreRows(out1, rows, std::min<int64_t>(kCols, cols - c0 - kCols), yr + kCols, ldy,
+                        accumulate);
+            } else {
+              run.Run(r0, rows, 0, tile + cb * block_bytes, ng, out0, false);
+            }
+            StoreRows(out0, rows, std::min<int64_t>(kCols, cols - c0), yr, ldy, accumulate);
+          }
+        }
+        continue;
       }
 #pragma omp for schedule(static) collapse(2)
       for (int64_t cb = 0; cb < blocks; ++cb) {
