@@ -1710,7 +1710,6 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
   const auto* wbytes = static_cast<const uint8_t*>(w.data);
   // Below ~1M multiply-adds a parallel region costs more than it saves.
   const bool parallel = threads > 1 && m * n * k >= (int64_t{1} << 20);
-  const int64_t row_blocks = (m + kRows - 1) / kRows;
 
   // Quantizes the activations (as u8, q + 128, where the kernels take them so). Inside a
   // parallel region.
@@ -1722,14 +1721,14 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
     }
   };
 
-  // Two column blocks per kernel call where the pair kernels serve this type (SelectPairKernels).
+  // Two column blocks per kernel call where the pair kernels serve this type (SelectPairKernels),
+  // kPairRows rows at a time; else one block, kRows rows.
   const bool pairs = SelectPairKernels(w.type, vnni, run.pair_fns);
-  const int64_t pair_row_blocks = (m + kPairRows - 1) / kPairRows;
+  const int64_t width = pairs ? 2 : 1;  // column blocks per step
 
   if (m <= kFusedMaxRows) {
     const int64_t kc_max = FusedChunk(k);
     const int64_t blocks = n_padded / kCols;
-    const int64_t width = pairs ? 2 : 1;  // column blocks per step
     const int64_t steps = (blocks + width - 1) / width;
     const int64_t chunk_bytes = FusedChunkBytes(k, group, off), acc_bytes = FusedAccBytes(m);
 #pragma omp parallel num_threads(threads) if (parallel)
@@ -1754,27 +1753,24 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
           Region next;
           const uint8_t* src =
               ChunkSource(wbytes, row_bytes, w, c0, k0, kc_max, next, width * kCols);
+          const int64_t step_rows = two ? kPairRows : kRows;
           // The next chunk streams in during this one's unpacking and row blocks.
-          RegionPrefetcher pf(next, (two ? pair_row_blocks + 2 : row_blocks + 1));
+          RegionPrefetcher pf(next, (m + step_rows - 1) / step_rows + (two ? 2 : 1));
           pf.Step();
           UnpackBlock(w.type, src, row_bytes, cols0, kc, group, off, dec, chunk0);
           if (two) {
             pf.Step();
             UnpackBlock(w.type, src + static_cast<size_t>(kCols) * row_bytes, row_bytes, cols1,
                         kc, group, off, dec, chunk1);
-            for (int64_t rb = 0; rb < pair_row_blocks; ++rb) {
-              const int64_t r0 = rb * kPairRows;
-              const int rows = static_cast<int>(std::min<int64_t>(kPairRows, m - r0));
+          }
+          for (int64_t r0 = 0; r0 < m; r0 += step_rows) {
+            const int rows = static_cast<int>(std::min(step_rows, m - r0));
+            if (two) {
               run.RunPair(r0, rows, k0, chunk0, chunk1, kc / group, acc0 + r0 * kCols,
                           acc1 + r0 * kCols, k0 > 0);
-              pf.Step();
+            } else {
+              run.Run(r0, rows, k0, chunk0, kc / group, acc0 + r0 * kCols, k0 > 0);
             }
-            continue;
-          }
-          for (int64_t rb = 0; rb < row_blocks; ++rb) {
-            const int64_t r0 = rb * kRows;
-            const int rows = static_cast<int>(std::min<int64_t>(kRows, m - r0));
-            run.Run(r0, rows, k0, chunk0, kc / group, acc0 + r0 * kCols, k0 > 0);
             pf.Step();
           }
         }
@@ -1799,38 +1795,27 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
                     static_cast<int>(std::min<int64_t>(kCols, n - c0)), k, group, off, dec,
                     tile + cb * block_bytes);
       }
-      if (pairs) {
-        // Two column blocks per step (a lone last block on its own), kPairRows rows at a time.
+      // `width` column blocks per step (with pairs a lone last block on its own), step_rows
+      // rows at a time.
+      const int64_t steps = (blocks + width - 1) / width;
+      const int64_t step_rows = pairs ? kPairRows : kRows;
+      const int64_t row_steps = (m + step_rows - 1) / step_rows;
 #pragma omp for schedule(static) collapse(2)
-        for (int64_t ps = 0; ps < (blocks + 1) / 2; ++ps) {
-          for (int64_t rb = 0; rb < pair_row_blocks; ++rb) {
-            const int64_t cb = 2 * ps, c0 = cb * kCols, r0 = rb * kPairRows;
-            const int rows = static_cast<int>(std::min<int64_t>(kPairRows, m - r0));
-            alignas(64) float out0[kRows * kCols], out1[kRows * kCols];
-            float* const yr = y + r0 * ldy + n0 + c0;
-            if (cb + 1 < blocks) {
-              run.RunPair(r0, rows, 0, tile + cb * block_bytes, tile + (cb + 1) * block_bytes, ng,
-                          out0, out1, false);
-              StoreRows(out1, rows, std::min<int64_t>(kCols, cols - c0 - kCols), yr + kCols, ldy,
-                        accumulate);
-            } else {
-              run.Run(r0, rows, 0, tile + cb * block_bytes, ng, out0, false);
-            }
-            StoreRows(out0, rows, std::min<int64_t>(kCols, cols - c0), yr, ldy, accumulate);
+      for (int64_t step = 0; step < steps; ++step) {
+        for (int64_t rs = 0; rs < row_steps; ++rs) {
+          const int64_t cb = step * width, c0 = cb * kCols, r0 = rs * step_rows;
+          const int rows = static_cast<int>(std::min(step_rows, m - r0));
+          alignas(64) float out0[kRows * kCols], out1[kRows * kCols];
+          float* const yr = y + r0 * ldy + n0 + c0;
+          if (pairs && cb + 1 < blocks) {
+            run.RunPair(r0, rows, 0, tile + cb * block_bytes, tile + (cb + 1) * block_bytes, ng,
+                        out0, out1, false);
+            StoreRows(out1, rows, std::min<int64_t>(kCols, cols - c0 - kCols), yr + kCols, ldy,
+                      accumulate);
+          } else {
+            run.Run(r0, rows, 0, tile + cb * block_bytes, ng, out0, false);
           }
-        }
-        continue;
-      }
-#pragma omp for schedule(static) collapse(2)
-      for (int64_t cb = 0; cb < blocks; ++cb) {
-        for (int64_t rb = 0; rb < row_blocks; ++rb) {
-          const int64_t r0 = rb * kRows;
-          const int rows = static_cast<int>(std::min<int64_t>(kRows, m - r0));
-          alignas(64) float out[kRows * kCols];
-          run.Run(r0, rows, 0, tile + cb * block_bytes, ng, out, false);
-          const int64_t c0 = cb * kCols;
-          StoreRows(out, rows, std::min<int64_t>(kCols, cols - c0), y + r0 * ldy + n0 + c0, ldy,
-                    accumulate);
+          StoreRows(out0, rows, std::min<int64_t>(kCols, cols - c0), yr, ldy, accumulate);
         }
       }
     }
