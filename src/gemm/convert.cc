@@ -4,6 +4,7 @@
 #include <exception>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -77,7 +78,13 @@ bool HaveAvx2() {
   return have;
 }
 bool HaveF16c() {
-  static const bool have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+  // CPUID leaf 1, ECX bit 29 (clang 14's __builtin_cpu_supports has no "f16c"); the OS's AVX
+  // state support, which F16C's VEX encoding needs too, comes with the avx2 check.
+  static const bool have = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __builtin_cpu_supports("avx2") && __get_cpuid(1, &eax, &ebx, &ecx, &edx) &&
+           (ecx & (1u << 29)) != 0;
+  }();
   return have;
 }
 #endif

@@ -1824,6 +1824,35 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
 
 // ---- Dequantization to bf16 (the tiles of LinearT over block types) ---------------------------
 
+// One row of DequantizeRowsBf16Impl: k decoded values q with their groups' scales sc and
+// offsets oc to bf16 at out. A function of its own, called from the OpenMP region: clang
+// outlines a parallel region into a function without the target's attributes (Highway sets
+// them per namespace), so SIMD code inside the region itself does not compile there.
+HWY_NOINLINE void ValuesToBf16Row(const int8_t* q, const float* sc, const float* oc, int group,
+                                  bool off, int64_t k, uint16_t* out) {
+  const hn::CappedTag<float, 16> df;  // a vector never straddles two groups
+  const hn::RebindToSigned<decltype(df)> di;
+  const hn::RebindToUnsigned<decltype(df)> du;
+  const hn::Rebind<int8_t, decltype(di)> d8;
+  const hn::Rebind<uint16_t, decltype(di)> d16;
+  const size_t N = hn::Lanes(df);
+  const auto lsb_mask = hn::Set(du, 1u), bias = hn::Set(du, 0x7fffu);
+  const auto abs_mask = hn::Set(du, 0x7fffffffu), inf = hn::Set(du, 0x7f800000u);
+  const auto quiet = hn::Set(du, 0x40u);
+  for (int64_t j = 0; j < k; j += static_cast<int64_t>(N)) {
+    const int64_t g = j / group;
+    auto v = hn::Mul(hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d8, q + j))),
+                     hn::Set(df, sc[g]));
+    if (off) v = hn::Add(v, hn::Set(df, oc[g]));
+    const auto u = hn::BitCast(du, v);
+    const auto rounded =
+        hn::ShiftRight<16>(hn::Add(u, hn::Add(bias, hn::And(hn::ShiftRight<16>(u), lsb_mask))));
+    const auto nan = hn::Gt(hn::And(u, abs_mask), inf);
+    const auto bits = hn::IfThenElse(nan, hn::Or(hn::ShiftRight<16>(u), quiet), rounded);
+    hn::StoreU(hn::DemoteTo(d16, hn::BitCast(di, bits)), d16, out + j);
+  }
+}
+
 // dst[r · k + c] = bf16(value c of row r), value = s·q (+ o) as DecodeRow defines it (exactly the
 // f32 value of the reference dequantizer), rounded to nearest even as F32ToBf16 does (NaNs stay
 // quiet NaNs). Rows are decoded in registers where the target has a decoder for the type.
@@ -1831,12 +1860,6 @@ void DequantizeRowsBf16Impl(GgmlType type, const uint8_t* data, size_t row_bytes
                             int64_t k, uint16_t* dst) {
   const int group = GroupSize(type);
   const bool off = HasOffset(type);
-  const hn::CappedTag<float, 16> df;  // a vector never straddles two groups
-  const hn::RebindToSigned<decltype(df)> di;
-  const hn::RebindToUnsigned<decltype(df)> du;
-  const hn::Rebind<int8_t, decltype(di)> d8;
-  const hn::Rebind<uint16_t, decltype(di)> d16;
-  const size_t N = hn::Lanes(df);
   const int64_t ng = k / group;
 #pragma omp parallel if (rows * k >= (int64_t{1} << 16))
   {
@@ -1849,9 +1872,6 @@ void DequantizeRowsBf16Impl(GgmlType type, const uint8_t* data, size_t row_bytes
       sc.resize(static_cast<size_t>(ng));
       oc.resize(static_cast<size_t>(ng));
     }
-    const auto lsb_mask = hn::Set(du, 1u), bias = hn::Set(du, 0x7fffu);
-    const auto abs_mask = hn::Set(du, 0x7fffffffu), inf = hn::Set(du, 0x7f800000u);
-    const auto quiet = hn::Set(du, 0x40u);
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
       const uint8_t* src = data + static_cast<size_t>(r) * row_bytes;
@@ -1860,19 +1880,7 @@ void DequantizeRowsBf16Impl(GgmlType type, const uint8_t* data, size_t row_bytes
       } else {
         DecodeRow(type, src, k, q.data(), sc.data(), oc.data());
       }
-      uint16_t* out = dst + r * k;
-      for (int64_t j = 0; j < k; j += static_cast<int64_t>(N)) {
-        const int64_t g = j / group;
-        auto v = hn::Mul(hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d8, q.data() + j))),
-                         hn::Set(df, sc[static_cast<size_t>(g)]));
-        if (off) v = hn::Add(v, hn::Set(df, oc[static_cast<size_t>(g)]));
-        const auto u = hn::BitCast(du, v);
-        const auto rounded =
-            hn::ShiftRight<16>(hn::Add(u, hn::Add(bias, hn::And(hn::ShiftRight<16>(u), lsb_mask))));
-        const auto nan = hn::Gt(hn::And(u, abs_mask), inf);
-        const auto bits = hn::IfThenElse(nan, hn::Or(hn::ShiftRight<16>(u), quiet), rounded);
-        hn::StoreU(hn::DemoteTo(d16, hn::BitCast(di, bits)), d16, out + j);
-      }
+      ValuesToBf16Row(q.data(), sc.data(), oc.data(), group, off, k, dst + r * k);
     }
   }
 }
