@@ -49,6 +49,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "gemm/amx.h"
@@ -203,8 +204,16 @@ void QuantizeRow(const float* HWY_RESTRICT x, int64_t k, int group, bool off, bo
   for (int64_t b = 0; b < k / 32; ++b) {
     const float* xb = x + 32 * b;
     auto mx = hn::Zero(df);
-    for (size_t j = 0; j < 32; j += N) mx = hn::Max(mx, hn::Abs(hn::LoadU(df, xb + j)));
-    const float amax = hn::GetLane(hn::MaxOfLanes(df, mx));
+    auto nan = hn::Zero(df);  // all-ones lanes where a NaN was seen
+    for (size_t j = 0; j < 32; j += N) {
+      const auto v = hn::LoadU(df, xb + j);
+      mx = hn::Max(mx, hn::Abs(v));
+      nan = hn::Or(nan, hn::VecFromMask(df, hn::IsNaN(v)));
+    }
+    // A NaN makes amax NaN (step 1 in qgemm.h), whichever lane and order it comes in.
+    const float amax = hn::AllFalse(df, hn::MaskFromVec(nan))
+                           ? hn::GetLane(hn::MaxOfLanes(df, mx))
+                           : std::numeric_limits<float>::quiet_NaN();
     const float d = amax / 127.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     const auto vid = hn::Set(df, id);

@@ -2,8 +2,10 @@
 // Q2_K..Q6_K). Internal to src/gemm; the numerics contract is stated in gemm.h.
 //
 // Per call:
-//   1. Activations: each row is quantized in blocks of 32 values: amax = max|x|,
-//      d = amax / 127 (f32), id = d != 0 ? 1 / d : 0, q = clamp(nearest_even(x · id), −127, 127).
+//   1. Activations: each row is quantized in blocks of 32 values: amax = max|x| (NaN when the
+//      block holds a NaN, so that the row's outputs are NaN as an f32 product's would be),
+//      d = amax / 127 (f32), id = d != 0 ? 1 / d : 0, q = clamp(nearest_even(x · id), −127, 127)
+//      (−127 for a NaN product).
 //      Per weight group g (G = 32 values, or 16 for Q2_K/Q3_K/Q6_K; a group lies inside one
 //      activation block) the kernel uses d_g (its block's d) and, for types with an offset,
 //      e_g = d_g · float(Σ_{j∈g} q_j).

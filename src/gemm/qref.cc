@@ -16,7 +16,10 @@ namespace ref {
 void QuantizeRow(const float* x, int64_t k, int8_t* q, float* d) {
   for (int64_t b = 0; b < k / 32; ++b) {
     float amax = 0.0f;
-    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[32 * b + j]));
+    for (int j = 0; j < 32; ++j) {
+      const float a = std::fabs(x[32 * b + j]);
+      amax = std::isnan(a) || std::isnan(amax) ? a + amax : std::max(amax, a);  // NaN stays
+    }
     d[b] = amax / 127.0f;
     const float id = d[b] != 0.0f ? 1.0f / d[b] : 0.0f;
     for (int j = 0; j < 32; ++j) {

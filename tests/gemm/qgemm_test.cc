@@ -667,6 +667,49 @@ TEST_CASE("int8: special fp16 scales give the reference's bits on every target")
   }
 }
 
+// Non-finite activations (found by tests/fuzz/fuzz_qgemm): a NaN anywhere in a 32-value block
+// makes that block's d NaN, so the row's outputs are NaN on every target, as an f32 product's
+// would be (the SIMD quantizer once took max|x| with an order-dependent NaN rule, so a NaN in
+// some lanes was skipped and the row came out finite and different from the reference). An
+// infinity gives the reference's bits too. Other rows are untouched by either.
+TEST_CASE("int8: NaN and infinite activations give the reference's results on every target") {
+  dllm::Rng rng(23);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  for (GgmlType type : kQTypes) {
+    const int64_t k = IsK(type) ? 256 : 96, n = 21;
+    const std::vector<uint8_t> wbytes = QuantizedWeight(rng, type, n, k);
+    const WeightView view{type, wbytes.data(), n, k};
+    // Rows 0..5: a NaN at one lane of block 1 (first, middle, last of each 16-value half);
+    // row 6: +inf; row 7: −inf; row 8: clean.
+    const int lanes[] = {0, 7, 15, 16, 24, 31};
+    const int64_t m = 9;
+    std::vector<float> x = RandomX(rng, m, k);
+    for (int r = 0; r < 6; ++r) x[static_cast<size_t>(r * k + 32 + lanes[r])] = nan;
+    x[static_cast<size_t>(6 * k + 40)] = inf;
+    x[static_cast<size_t>(7 * k + 3)] = -inf;
+    std::vector<float> want(static_cast<size_t>(m * n));
+    q8::ref::Linear(x.data(), m, k, view, want.data(), n, false);
+    for (int64_t i = 0; i < 6 * n; ++i) CHECK(std::isnan(want[static_cast<size_t>(i)]));
+    ForEachTarget([&](const std::string&) {
+      for (int64_t rows : {m, int64_t{300}}) {  // the fused and (AVX2) the full-tile path
+        std::vector<float> xm(static_cast<size_t>(rows * k));
+        for (int64_t i = 0; i < rows * k; ++i) xm[static_cast<size_t>(i)] = x[static_cast<size_t>(i % (m * k))];
+        Context ctx;
+        std::vector<float> y(static_cast<size_t>(rows * n));
+        dllm::gemm::Linear(ctx, xm.data(), rows, k, view, y.data(), n);
+        int bad = 0;
+        for (int64_t i = 0; i < rows * n; ++i) {
+          const float got = y[static_cast<size_t>(i)], w = want[static_cast<size_t>(i % (m * n))];
+          bad += std::isnan(w) ? !std::isnan(got) : std::memcmp(&got, &w, 4) != 0;
+        }
+        INFO(dllm::GgmlTypeName(type) << " rows=" << rows);
+        CHECK(bad == 0);
+      }
+    });
+  }
+}
+
 // The benchmarks' kernel-ceiling timer (q8::TimeKernel, step_bench / gemm_bench) runs the kernel
 // each target dispatches to, for every block-quantized type, on buffers of its own: it must
 // report time and the operations of the calls it made (under ASan, within those buffers).
