@@ -42,6 +42,17 @@ HWY_INLINE void StoreTail(DF d, VF v, float* HWY_RESTRICT p, size_t count) {
   std::memcpy(p, buf, count * sizeof(float));
 }
 
+// The largest lane of v, −inf when every lane is −inf. Not hn::MaxOfLanes: Highway 1.0.3's
+// EMU128 copy (the fallback target clang builds) starts its reduction at the lowest finite
+// float, so a row of −inf gave −FLT_MAX and Softmax's all −inf row became NaN, not zeros.
+HWY_INLINE float MaxLane(DF d, VF v) {
+  HWY_ALIGN float buf[hn::MaxLanes(DF())];
+  hn::Store(v, d, buf);
+  float m = buf[0];
+  for (size_t i = 1; i < hn::Lanes(d); ++i) m = buf[i] > m ? buf[i] : m;
+  return m;
+}
+
 // Σ x[i]² over four accumulators (f32).
 HWY_INLINE float SumOfSquares(DF d, const float* HWY_RESTRICT x, size_t n) {
   const size_t N = hn::Lanes(d);
@@ -233,7 +244,7 @@ void Softmax(float* HWY_RESTRICT x, size_t n) {
   size_t i = 0;
   for (; i + N <= n; i += N) vmax = hn::Max(vmax, hn::LoadU(d, x + i));
   if (i < n) vmax = hn::Max(vmax, LoadTail(d, x + i, n - i, kNegInf));
-  const float m = hn::GetLane(hn::MaxOfLanes(d, vmax));
+  const float m = MaxLane(d, vmax);
   if (!(m > kNegInf)) {  // nothing to attend to
     std::memset(x, 0, n * sizeof(float));
     return;

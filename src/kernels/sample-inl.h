@@ -130,7 +130,7 @@ RowStats SampleRow(const float* raw, size_t n, float inv_t, float u, bool argmax
       vmax1 = hn::Max(vmax1, hn::Mul(hn::LoadU(d, p + i + N), vinv));
     }
     for (; i < len; i += N) vmax0 = hn::Max(vmax0, LoadZ(d, p + i, std::min(N, len - i), vinv));
-    const float bmax = hn::GetLane(hn::MaxOfLanes(d, hn::Max(vmax0, vmax1)));
+    const float bmax = MaxLane(d, hn::Max(vmax0, vmax1));
     if (bmax > m) {
       // New maximum; earlier blocks are all below it, so its first index is in this block.
       const size_t k = sample_detail::FindValue(d, p, len, vinv, bmax);
