@@ -194,7 +194,8 @@ bool CoreLoopSupported(CoreLoop loop) {
     case CoreLoop::kFma256: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case CoreLoop::kBf16Dot512: return __builtin_cpu_supports("avx512bf16");
     case CoreLoop::kVnni512: return __builtin_cpu_supports("avx512vnni");
-    case CoreLoop::kAvxVnni256: return __builtin_cpu_supports("avxvnni");
+    // CPUID and OS state, as the int8 path checks it (clang 14 has no "avxvnni" here).
+    case CoreLoop::kAvxVnni256: return gemm::avx_vnni::Usable();
     case CoreLoop::kAmxBf16: return gemm::amx::UsableBf16();
     case CoreLoop::kAmxInt8:
     case CoreLoop::kAmxInt8K32: return gemm::amx::Usable();
