@@ -599,10 +599,11 @@ TEST_CASE("int8: DecodeScales equals DecodeRow's scales and offsets bit for bit"
   }
 }
 
-// The fused small-M path (m ≤ 64, on AVX2 m ≤ 256: per-column-block unpacking in K chunks, accumulators carried
-// across chunks) and the register decoders of the AVX-512 targets: every m from 1 to 33, N with
-// partial column blocks (one lane of a 16-column half; 13 lanes; 6 columns), K that leaves a
-// partial last chunk on every target (1056 = 4·256 + 32 = 1024 + 32; 1280 = 5·256 = 1024 + 256).
+// The fused small-M path (m ≤ 64, on AVX2 m ≤ 256: per-column-block unpacking in K chunks,
+// accumulators carried across chunks) and the register decoders of the AVX-512 targets: every m
+// from 1 to 33, N with partial column blocks (one lane of a 16-column half; 13 lanes; 6 columns),
+// K that leaves a partial last chunk on every target (1056 = 4·256 + 32 = 1024 + 32; 1280 = 5·256
+// = 1024 + 256).
 TEST_CASE("int8: small m (fused path) equals the reference on every target, m = 1..33") {
   dllm::Rng rng(18);
   const int64_t pad = 3, max_m = 33;
@@ -694,7 +695,9 @@ TEST_CASE("int8: NaN and infinite activations give the reference's results on ev
     ForEachTarget([&](const std::string&) {
       for (int64_t rows : {m, int64_t{300}}) {  // the fused and (AVX2) the full-tile path
         std::vector<float> xm(static_cast<size_t>(rows * k));
-        for (int64_t i = 0; i < rows * k; ++i) xm[static_cast<size_t>(i)] = x[static_cast<size_t>(i % (m * k))];
+        for (int64_t i = 0; i < rows * k; ++i) {
+          xm[static_cast<size_t>(i)] = x[static_cast<size_t>(i % (m * k))];
+        }
         Context ctx;
         std::vector<float> y(static_cast<size_t>(rows * n));
         dllm::gemm::Linear(ctx, xm.data(), rows, k, view, y.data(), n);
