@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs dllm's build and test dependencies from Debian 12's packages (run as root, or with
-# sudo). Installs only what is missing, so it is cheap to run again.
+# sudo), and any further packages named as arguments (.ci/run: clang). Installs only what is
+# missing, so it is cheap to run again.
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git xz-utils
@@ -10,6 +11,7 @@ packages=(
   ocl-icd-opencl-dev
   # Python references, the tiny model's PyTorch sampler and the ctypes example.
   python3 python3-numpy python3-sentencepiece python3-torch libopenblas0-pthread
+  "$@"
 )
 missing=()
 for p in "${packages[@]}"; do
