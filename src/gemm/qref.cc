@@ -18,7 +18,8 @@ void QuantizeRow(const float* x, int64_t k, int8_t* q, float* d) {
     float amax = 0.0f;
     for (int j = 0; j < 32; ++j) {
       const float a = std::fabs(x[32 * b + j]);
-      amax = std::isnan(a) || std::isnan(amax) ? a + amax : std::max(amax, a);  // NaN stays
+      // A NaN is taken, and once amax is NaN std::max keeps it (its first argument).
+      amax = std::isnan(a) ? a : std::max(amax, a);
     }
     d[b] = amax / 127.0f;
     const float id = d[b] != 0.0f ? 1.0f / d[b] : 0.0f;
