@@ -78,6 +78,19 @@ double MiddleValue(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// g as a percentage of peak in `width` characters plus the sign, or "-" where there is no peak
+// to judge against (--skip-peaks, or a type this CPU has no peak for, such as bf16 without
+// AVX512-BF16).
+std::string Percent(double g, double peak, int width, int precision) {
+  char buf[32];
+  if (peak > 0) {
+    std::snprintf(buf, sizeof buf, "%*.*f%%", width, precision, 100.0 * g / peak);
+  } else {
+    std::snprintf(buf, sizeof buf, "%*s-", width, "");
+  }
+  return buf;
+}
+
 struct Peak {
   double f32_instr = 0, bf16_instr = 0, vnni_instr = 0, avx_vnni_instr = 0, amx_instr = 0;
   double amx_int8_k64 = 0, amx_int8_k32 = 0;  // AMX int8 instruction loops (GOP/s, best)
@@ -167,7 +180,6 @@ double AmxKernelGops(int reps, bool offsets) {
 // 32-value group per tile matmul), and the AMX kernel alone on cache-resident operands (each
 // group's 16×16 products stored and scaled with AVX-512), against the int8 peak.
 void PrintAmxInt8Ceiling(const Peak& p, int reps) {
-  auto pct = [&](double g) { return p.best.int8 > 0 ? 100.0 * g / p.best.int8 : 0.0; };
   std::printf("  AMX int8 loops (best runs): K=64 %7.1f GOP/s, K=32 (one 32-value group per tile "
               "matmul) %7.1f GOP/s; K=32 runs at %.0f%% of the K=64 rate (median of alternating "
               "runs)\n",
@@ -176,9 +188,10 @@ void PrintAmxInt8Ceiling(const Peak& p, int reps) {
   if (plain > 0) {
     std::printf("  int8 path's AMX kernel alone (M=256 call, operands in cache, no unpacking / "
                 "quantizing / output rows):\n"
-                "    groups without offsets (Q8_0, Q4_0, Q5_0) %7.1f GOP/s = %4.1f%% of the int8 "
-                "peak;  with offsets (Q4_1, Q5_1, Q4_K, Q5_K) %7.1f = %4.1f%%\n",
-                plain, pct(plain), offsets, pct(offsets));
+                "    groups without offsets (Q8_0, Q4_0, Q5_0) %7.1f GOP/s = %s of the int8 "
+                "peak;  with offsets (Q4_1, Q5_1, Q4_K, Q5_K) %7.1f = %s\n",
+                plain, Percent(plain, p.best.int8, 4, 1).c_str(), offsets,
+                Percent(offsets, p.best.int8, 4, 1).c_str());
   }
 }
 
@@ -215,7 +228,9 @@ double Gflops(int64_t m, int64_t n, int64_t k, double seconds) {
   return 2.0 * m * n * k / seconds * 1e-9;
 }
 
-void PrintCell(double g, double peak) { std::printf(" %7.1f %4.0f%%", g, 100.0 * g / peak); }
+void PrintCell(double g, double peak) {
+  std::printf(" %7.1f %s", g, Percent(g, peak, 4, 0).c_str());
+}
 
 // One table row: Linear at (m, shape) through the given contexts.
 void LinearRow(int reps, int64_t m, const Shape& s, const Peak& p, Context& dflt, Context& alt,
@@ -331,12 +346,12 @@ void QuantRow(int reps, const QType& t, const char* what, int64_t m, int64_t k, 
     if (pk > 0) ratios.push_back(gi / pk);
   }
   const double paired = MiddleValue(ratios);
-  std::printf(" %9.1f %7.1f%% %7.1f%% %7.1f%%", g,
-              p.best.int8 > 0 ? 100.0 * g / p.best.int8 : 0.0, 100.0 * paired,
-              p.limited.int8 > 0 ? 100.0 * g / p.limited.int8 : 0.0);
+  std::printf(" %9.1f %s %s %s", g, Percent(g, p.best.int8, 7, 1).c_str(),
+              Percent(paired, paired > 0 ? 1.0 : 0.0, 7, 1).c_str(),
+              Percent(g, p.limited.int8, 7, 1).c_str());
   if (tiles_ctx != nullptr) {
     const double gt = time(*tiles_ctx);
-    std::printf(" %9.1f %5.0f%%", gt, 100.0 * gt / p.best.f32);
+    std::printf(" %9.1f %s", gt, Percent(gt, p.best.f32, 5, 0).c_str());
   }
   std::printf("\n");
   std::fflush(stdout);
@@ -345,15 +360,14 @@ void QuantRow(int reps, const QType& t, const char* what, int64_t m, int64_t k, 
 // The int8 path's ceilings per weight type (the selected ones): its kernel alone against both
 // int8 peaks.
 void PrintKernelCeilings(const Peak& p, int reps, const char* limited, const std::string& types) {
-  auto pct = [](double g, double peak) { return peak > 0 ? 100.0 * g / peak : 0.0; };
   std::printf("  int8 path's kernel alone (%s, operands in cache, no unpacking / quantizing; "
               "%% of the best-ISA / %s int8 peak):\n   ",
               dllm::gemm::q8::ActiveTargetName(), limited);
   for (const QType& t : kQTypes) {
     if (!TypeSelected(types, t.name)) continue;
     const double g = dllm::bench::Int8KernelGops(omp_get_max_threads(), t.type, reps);
-    std::printf(" %s %.1f GOP/s (%.0f%% / %.0f%%);", t.name, g, pct(g, p.best.int8),
-                pct(g, p.limited.int8));
+    std::printf(" %s %.1f GOP/s (%s / %s);", t.name, g, Percent(g, p.best.int8, 0, 0).c_str(),
+                Percent(g, p.limited.int8, 0, 0).c_str());
   }
   std::printf("\n");
 }
@@ -462,7 +476,7 @@ int main(int argc, char** argv) {
       peaks_isa = argv[++i];
     } else if (a == "--int8-target" && i + 1 < argc) {
       int8_target = argv[++i];
-    } else if (a == "--skip-peaks") {  // development: no peak runs, fractions meaningless
+    } else if (a == "--skip-peaks") {  // development: no peak runs; fractions of peak print as -
       skip_peaks = true;
     } else if (a == "--amx-vs-vnni" && i + 1 < argc) {  // pairs per case; with --types, --ms
       amx_vs_vnni = std::max(1, std::atoi(argv[++i]));
@@ -527,14 +541,19 @@ int main(int argc, char** argv) {
 
   std::printf("Peak\n");
   Peak p;
-  if (!skip_peaks) p = MeasurePeak(argv[0], limited_isa, threads, reps);
-  std::printf("  instruction peak (loops):  f32 FMA %7.1f  bf16 dot %7.1f  VNNI int8 %7.1f  "
-              "AVX-VNNI int8 %7.1f  AMX bf16 %7.1f GFLOP/s\n",
-              p.f32_instr, p.bf16_instr, p.vnni_instr, p.avx_vnni_instr, p.amx_instr);
-  PrintPeaks("(best ISA)", p.best);
-  PrintPeaks(limited_label.c_str(), p.limited);
-  std::printf("  (f32/bf16 percentages are of the best-ISA oneDNN peak of the same type; int8 of "
-              "both int8 peaks)\n");
+  if (skip_peaks) {
+    std::printf("  not measured (--skip-peaks): the fractions of peak below print as -; "
+                "\"paired\" still runs oneDNN's int8 matmul\n");
+  } else {
+    p = MeasurePeak(argv[0], limited_isa, threads, reps);
+    std::printf("  instruction peak (loops):  f32 FMA %7.1f  bf16 dot %7.1f  VNNI int8 %7.1f  "
+                "AVX-VNNI int8 %7.1f  AMX bf16 %7.1f GFLOP/s\n",
+                p.f32_instr, p.bf16_instr, p.vnni_instr, p.avx_vnni_instr, p.amx_instr);
+    PrintPeaks("(best ISA)", p.best);
+    PrintPeaks(limited_label.c_str(), p.limited);
+    std::printf("  (f32/bf16 percentages are of the best-ISA oneDNN peak of the same type; int8 "
+                "of both int8 peaks)\n");
+  }
   if (p.amx_int8_k64 > 0) PrintAmxInt8Ceiling(p, reps);
   {
     // With --no-amx the ceilings are the VNNI kernels' too, as the table below.
