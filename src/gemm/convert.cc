@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <exception>
+#include <string>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -12,7 +13,6 @@
 #include "quant/quant.h"
 #include "gemm/gemm.h"
 #include "util/error.h"
-#include <string>
 
 namespace dllm {
 namespace gemm {
@@ -117,9 +117,9 @@ void DequantizeRow(GgmlType type, const uint8_t* src, float* dst, int64_t k) {
 void RoundToBf16(const float* x, int64_t rows, int64_t cols, int64_t ldx, uint16_t* dst,
                  int64_t ld_dst) {
   if (rows < 0 || cols < 0 || ldx < cols || ld_dst < cols) {
-    Throw(ErrorCode::kInvalidArgument, "RoundToBf16: " "bad sizes rows=" + std::to_string(rows) + " cols=" +
-                               std::to_string(cols) + " ldx=" + std::to_string(ldx) +
-                               " ld_dst=" + std::to_string(ld_dst));
+    Throw(ErrorCode::kInvalidArgument,
+          "RoundToBf16: bad sizes rows=" + std::to_string(rows) + " cols=" + std::to_string(cols) +
+              " ldx=" + std::to_string(ldx) + " ld_dst=" + std::to_string(ld_dst));
   }
   for (int64_t r = 0; r < rows; ++r) RowToBf16(x + r * ldx, dst + r * ld_dst, cols);
 }
