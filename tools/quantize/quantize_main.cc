@@ -5,7 +5,10 @@
 // TYPE: Q4_K_M, Q5_K_M (llama.cpp's mixes, as in the published files), or a single type F32, F16,
 // BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K (case-insensitive). See
 // docs/quantization.md for the per-tensor rules. Prints the tensor count and size per output
-// type. Exit status 0 on success, 1 on an error (message on stderr), 2 on bad usage.
+// type. Progress goes to stderr: one line rewritten in place on a terminal, a line per tensor
+// otherwise (a log). Exit status 0 on success, 1 on an error (message on stderr), 2 on bad usage.
+#include <unistd.h>
+
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -60,16 +63,22 @@ int main(int argc, char** argv) {
   }
   dllm::QuantizeOptions options;
   if (!quiet) {
-    options.progress = [](size_t done, size_t total, const std::string& name) {
-      std::fprintf(stderr, "\r[%zu/%zu] %-48s", done, total, name.c_str());
-      if (done == total) std::fprintf(stderr, "\n");
-    };
+    if (isatty(fileno(stderr))) {
+      options.progress = [](size_t done, size_t total, const std::string& name) {
+        std::fprintf(stderr, "\r[%zu/%zu] %-48s", done, total, name.c_str());
+        if (done == total) std::fprintf(stderr, "\n");
+      };
+    } else {
+      options.progress = [](size_t done, size_t total, const std::string& name) {
+        std::fprintf(stderr, "[%zu/%zu] %s\n", done, total, name.c_str());
+      };
+    }
   }
   dllm::QuantizeReport r;
   try {
     r = dllm::QuantizeModelFile(args[0], args[1], args[2], options);
   } catch (const std::exception& e) {
-    if (!quiet) std::fprintf(stderr, "\n");
+    if (!quiet && isatty(fileno(stderr))) std::fprintf(stderr, "\n");  // ends the progress line
     std::fprintf(stderr, "dllm-quantize: %s\n", e.what());
     return 1;
   }
