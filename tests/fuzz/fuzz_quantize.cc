@@ -9,7 +9,8 @@
 //   - every converted block whose source values are finite with a largest magnitude in
 //     [kCheckMin, kCheckMax] decodes to finite values within the type's bound of them (MaxError:
 //     a fraction of the block's largest magnitude, loose enough for any of the reference's
-//     rounding and scale searches, tight enough to catch a misplaced or garbled block);
+//     rounding and scale searches, tight enough to catch a misplaced or garbled block; F32 from
+//     F16 / BF16 exactly);
 //   - when the input loads as a model, the output loads too.
 #include <unistd.h>
 
@@ -51,6 +52,7 @@ bool Verbose() {
 double MaxError(dllm::GgmlType t) {
   using dllm::GgmlType;
   switch (t) {
+    case GgmlType::kF32: return 0;  // from F16 / BF16: exact
     case GgmlType::kF16:
     case GgmlType::kBF16: return 1.0 / 128;
     case GgmlType::kQ8_0: return 1.0 / 32;
