@@ -5,7 +5,9 @@
 // a block, group g (G values along K) occupies GroupBytes(G, off) bytes:
 //   int8  q[G/4][kCols][4]   4 consecutive K values of each column, columns side by side, so
 //                            one vector load gives 4 values × (vector bytes / 4) columns
-//   int32 nsum[kCols]        −128 · Σ_{j∈g} q (the correction of the shifted activations)
+//   int32 nsum[kCols]        −128 · Σ_{j∈g} q (the correction of the shifted activations;
+//                            AVX2's register unpacker leaves it unwritten where no kernel of
+//                            the call reads it: the offset types and Q8_0 without AVX-VNNI)
 //   f32   s[kCols]           group scale
 //   f32   o[kCols]           group offset (types with offsets only)
 // Activations: row i's int8 values at aq + i·k (stored +128 as u8 where the kernels take them so:
@@ -474,8 +476,9 @@ DLLM_QUNPACK_ATTR void UnpackMetaSimd(const uint8_t* rows, size_t row_bytes, int
 #if HWY_TARGET != HWY_AVX2
 
 // Decodes a column block straight into the interleaved layout: per 32 values and 16 columns,
-// 16 register decodes, an 8×8 transpose of 4-byte words within the two 256-bit halves, 8 stores.
-template <GgmlType kType>
+// 16 register decodes, an 8×8 transpose of 4-byte words within the two 256-bit halves, 8 stores
+// (−128·Σq always: kNsum is the AVX2 copy's option).
+template <GgmlType kType, bool kNsum>
 DLLM_QUNPACK_ATTR void UnpackBlockSimd(const uint8_t* rows, size_t row_bytes, int cols,
                                        int64_t k, uint8_t* HWY_RESTRICT dst) {
   constexpr int group = kType == GgmlType::kQ6_K ? 16 : 32;
@@ -535,8 +538,10 @@ DLLM_QUNPACK_ATTR void UnpackBlockSimd(const uint8_t* rows, size_t row_bytes, in
 
 // Decodes a column block (kCols = 8 columns) straight into the interleaved layout: per 32 values,
 // 8 register decodes and an 8×8 transpose of 4-byte words (row j: word j of every column), 8
-// stores, and −128·Σq per group from the same rows; s and o as on AVX-512 (UnpackMetaSimd).
-template <GgmlType kType>
+// stores, and with kNsum −128·Σq per group from the same rows (only the kernels taking shifted
+// activations read it: without, those bytes are left as they were); s and o as on AVX-512
+// (UnpackMetaSimd).
+template <GgmlType kType, bool kNsum>
 void UnpackBlockSimd(const uint8_t* rows, size_t row_bytes, int cols, int64_t k,
                      uint8_t* HWY_RESTRICT dst) {
   constexpr int group = kGroupOf<kType>;
@@ -571,10 +576,13 @@ void UnpackBlockSimd(const uint8_t* rows, size_t row_bytes, int cols, int64_t k,
       const int64_t value = 32 * t + 4 * j, g = value / group;
       _mm256_storeu_si256(
           reinterpret_cast<__m256i*>(dst + g * gb + (value % group) / 4 * kCols * 4), v);
-      // Σ of each column's 4 signed bytes (1 · q pairs, then pairs of those).
-      sum[j * 4 / group] = _mm256_add_epi32(
-          sum[j * 4 / group], _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, v), ones16));
+      if constexpr (kNsum) {
+        // Σ of each column's 4 signed bytes (1 · q pairs, then pairs of those).
+        sum[j * 4 / group] = _mm256_add_epi32(
+            sum[j * 4 / group], _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, v), ones16));
+      }
     }
+    if constexpr (!kNsum) continue;
     for (int p = 0; p < 32 / group; ++p) {
       // −128 · Σq (the AVX-VNNI kernel's and the shifted AVX2 kernel's starting sums).
       uint8_t* gp = dst + (32 * t / group + p) * gb;
@@ -588,12 +596,16 @@ void UnpackBlockSimd(const uint8_t* rows, size_t row_bytes, int cols, int64_t k,
 
 // The register-decoding unpacker for `type`, or false (Q2_K, Q3_K: the generic UnpackBlock).
 inline bool UnpackBlockFast(GgmlType type, const uint8_t* rows, size_t row_bytes, int cols,
-                            int64_t k, int, bool, uint8_t* HWY_RESTRICT,
+                            int64_t k, int, bool, bool nsum, uint8_t* HWY_RESTRICT,
                             uint8_t* HWY_RESTRICT dst) {
   switch (type) {
 #define DLLM_QUNPACK_CASE(T)                                                    \
   case T:                                                                       \
-    UnpackBlockSimd<T>(rows, row_bytes, cols, k, dst);                          \
+    if (nsum) {                                                                 \
+      UnpackBlockSimd<T, true>(rows, row_bytes, cols, k, dst);                  \
+    } else {                                                                    \
+      UnpackBlockSimd<T, false>(rows, row_bytes, cols, k, dst);                 \
+    }                                                                           \
     return true;
     DLLM_QUNPACK_CASE(GgmlType::kQ4_0)
     DLLM_QUNPACK_CASE(GgmlType::kQ4_1)
@@ -641,8 +653,8 @@ inline bool DecodeValuesFast(GgmlType type, const uint8_t* src, int64_t k, int8_
 
 #else
 
-inline bool UnpackBlockFast(GgmlType, const uint8_t*, size_t, int, int64_t, int, bool, uint8_t*,
-                            uint8_t*) {
+inline bool UnpackBlockFast(GgmlType, const uint8_t*, size_t, int, int64_t, int, bool, bool,
+                            uint8_t*, uint8_t*) {
   return false;
 }
 
@@ -650,9 +662,12 @@ inline bool DecodeValuesFast(GgmlType, const uint8_t*, int64_t, int8_t*) { retur
 
 #endif
 
+// nsum: whether the kernels will read −128·Σq (ShiftedActivations); unpackers may skip it when
+// not (the AVX2 register unpacker does).
 void UnpackBlock(GgmlType type, const uint8_t* rows, size_t row_bytes, int cols, int64_t k,
-                 int group, bool off, uint8_t* HWY_RESTRICT work, uint8_t* HWY_RESTRICT dst) {
-  if (UnpackBlockFast(type, rows, row_bytes, cols, k, group, off, work, dst)) return;
+                 int group, bool off, bool nsum, uint8_t* HWY_RESTRICT work,
+                 uint8_t* HWY_RESTRICT dst) {
+  if (UnpackBlockFast(type, rows, row_bytes, cols, k, group, off, nsum, work, dst)) return;
   const int64_t ng = k / group, gb = GroupBytes(group, off);
   auto* colq = reinterpret_cast<int8_t*>(work);  // [kCols][k], column-major decode
   auto* cols_s = reinterpret_cast<float*>(work + Align64(int64_t{kCols} * k));  // [kCols][ng]
@@ -1766,11 +1781,11 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
           // The next chunk streams in during this one's unpacking and row blocks.
           RegionPrefetcher pf(next, (m + step_rows - 1) / step_rows + (two ? 2 : 1));
           pf.Step();
-          UnpackBlock(w.type, src, row_bytes, cols0, kc, group, off, dec, chunk0);
+          UnpackBlock(w.type, src, row_bytes, cols0, kc, group, off, shift, dec, chunk0);
           if (two) {
             pf.Step();
             UnpackBlock(w.type, src + static_cast<size_t>(kCols) * row_bytes, row_bytes, cols1,
-                        kc, group, off, dec, chunk1);
+                        kc, group, off, shift, dec, chunk1);
           }
           for (int64_t r0 = 0; r0 < m; r0 += step_rows) {
             const int rows = static_cast<int>(std::min(step_rows, m - r0));
@@ -1801,8 +1816,8 @@ void LinearImpl(Context::Impl& ctx, const float* x, int64_t m, int64_t ldx, cons
       for (int64_t cb = 0; cb < blocks; ++cb) {
         const int64_t c0 = n0 + cb * kCols;
         UnpackBlock(w.type, wbytes + static_cast<size_t>(c0) * row_bytes, row_bytes,
-                    static_cast<int>(std::min<int64_t>(kCols, n - c0)), k, group, off, dec,
-                    tile + cb * block_bytes);
+                    static_cast<int>(std::min<int64_t>(kCols, n - c0)), k, group, off, shift,
+                    dec, tile + cb * block_bytes);
       }
       // `width` column blocks per step (with pairs a lone last block on its own), step_rows
       // rows at a time.
