@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Writes corpus/fuzz_quantize/seed-kquant-rows: a small diffusion-gemma GGUF (not a whole model)
-whose tensors have 256-value rows, so every dllm-quantize target runs its real type on them
-(generated tiny models have 64-value rows, where the K-quants fall back to simple types).
-The first byte picks the target (fuzz_quantize.cc): 0, Q4_K_M.
+"""Writes a fuzz_quantize seed: a small diffusion-gemma GGUF (not a whole model) whose tensors
+have 256-value rows, so every dllm-quantize target runs its real type on them (generated tiny
+models have 64-value rows, where the K-quants fall back to simple types), after the byte that
+picks the target (fuzz_quantize.cc: an index into dllm-quantize's list; 0 = Q4_K_M).
 
-    python3 tests/fuzz/make_quantize_seed.py tests/fuzz/corpus/fuzz_quantize/seed-kquant-rows
+    python3 tests/fuzz/make_quantize_seed.py OUT [TARGET_INDEX]
+
+The committed seed-kquant-rows-<index> files are this for indices 0, 3, 5, 8, 10, 11, 13.
 """
 import random
 import struct
@@ -48,13 +50,13 @@ def main():
 
     # name, dims (row length first), type
     tensors = [
-        ("token_embd.weight", [256, 8], F32),
+        ("token_embd.weight", [256, 2], F32),
         ("output_norm.weight", [256], F32),
-        ("blk.0.attn_q.weight", [256, 4], F16),
-        ("blk.0.attn_v.weight", [256, 2], BF16),
-        ("blk.0.ffn_down.weight", [256, 4], F32),
-        ("blk.0.ffn_gate_up_exps.weight", [256, 4, 2], BF16),
-        ("blk.0.ffn_down_exps.weight", [256, 2, 2], F16),
+        ("blk.0.attn_q.weight", [256, 2], F16),
+        ("blk.0.attn_v.weight", [256, 1], BF16),
+        ("blk.0.ffn_down.weight", [256, 2], F32),
+        ("blk.0.ffn_gate_up_exps.weight", [256, 2, 2], BF16),
+        ("blk.0.ffn_down_exps.weight", [256, 1, 2], F16),
     ]
     meta = [
         ("general.architecture", GGUF_STRING, "diffusion-gemma"),
@@ -75,8 +77,9 @@ def main():
         header += struct.pack("<%dQ" % len(dims), *dims) + struct.pack("<IQ", ttype, len(data))
         data += blob
     header += b"\0" * (-len(header) % ALIGN)
+    target = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     with open(sys.argv[1], "wb") as f:
-        f.write(bytes([0]) + header + data)
+        f.write(bytes([target]) + header + data)
 
 
 if __name__ == "__main__":
