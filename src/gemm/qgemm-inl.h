@@ -5,9 +5,10 @@
 // a block, group g (G values along K) occupies GroupBytes(G, off) bytes:
 //   int8  q[G/4][kCols][4]   4 consecutive K values of each column, columns side by side, so
 //                            one vector load gives 4 values × (vector bytes / 4) columns
-//   int32 nsum[kCols]        −128 · Σ_{j∈g} q (the correction of the shifted activations;
-//                            AVX2's register unpacker leaves it unwritten where no kernel of
-//                            the call reads it: the offset types and Q8_0 without AVX-VNNI)
+//   int32 nsum[kCols]        −128 · Σ_{j∈g} q (the correction of the shifted activations; the
+//                            register unpackers leave it unwritten where no kernel of the call
+//                            reads it: on AVX3, and on AVX2 for the offset types and Q8_0
+//                            without AVX-VNNI)
 //   f32   s[kCols]           group scale
 //   f32   o[kCols]           group offset (types with offsets only)
 // Activations: row i's int8 values at aq + i·k (stored +128 as u8 where the kernels take them so:
@@ -476,8 +477,9 @@ DLLM_QUNPACK_ATTR void UnpackMetaSimd(const uint8_t* rows, size_t row_bytes, int
 #if HWY_TARGET != HWY_AVX2
 
 // Decodes a column block straight into the interleaved layout: per 32 values and 16 columns,
-// 16 register decodes, an 8×8 transpose of 4-byte words within the two 256-bit halves, 8 stores
-// (−128·Σq always: kNsum is the AVX2 copy's option).
+// 16 register decodes, an 8×8 transpose of 4-byte words within the two 256-bit halves, 8 stores,
+// and with kNsum −128·Σq per group (read by the VNNI kernel only; without, those bytes are left
+// as they were).
 template <GgmlType kType, bool kNsum>
 DLLM_QUNPACK_ATTR void UnpackBlockSimd(const uint8_t* rows, size_t row_bytes, int cols,
                                        int64_t k, uint8_t* HWY_RESTRICT dst) {
@@ -521,9 +523,12 @@ DLLM_QUNPACK_ATTR void UnpackBlockSimd(const uint8_t* rows, size_t row_bytes, in
         uint8_t* gp = dst + g * gb;
         _mm512_storeu_si512(gp + ((value % group) / 4 * kCols + 16 * half) * 4, v);
 #if HWY_TARGET == HWY_AVX3_DL
-        sum[j * 4 / group] = _mm512_dpbusd_epi32(sum[j * 4 / group], _mm512_set1_epi8(1), v);
+        if constexpr (kNsum) {
+          sum[j * 4 / group] = _mm512_dpbusd_epi32(sum[j * 4 / group], _mm512_set1_epi8(1), v);
+        }
 #endif
       }
+      if constexpr (!kNsum) continue;
       for (int p = 0; p < 32 / group; ++p) {
         // −128 · Σq (used by the VNNI kernel only).
         uint8_t* gp = dst + (32 * t / group + p) * gb;
@@ -663,7 +668,7 @@ inline bool DecodeValuesFast(GgmlType, const uint8_t*, int64_t, int8_t*) { retur
 #endif
 
 // nsum: whether the kernels will read −128·Σq (ShiftedActivations); unpackers may skip it when
-// not (the AVX2 register unpacker does).
+// not (the register unpackers do).
 void UnpackBlock(GgmlType type, const uint8_t* rows, size_t row_bytes, int cols, int64_t k,
                  int group, bool off, bool nsum, uint8_t* HWY_RESTRICT work,
                  uint8_t* HWY_RESTRICT dst) {
