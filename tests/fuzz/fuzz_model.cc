@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/session.h"
+#include "fuzz_util.h"
 #include "gguf/gguf.h"
 #include "model/model.h"
 #include "util/error.h"
@@ -23,12 +24,6 @@ constexpr int64_t kMaxVocab = 4096;
 constexpr int64_t kMaxEmbd = 512;
 constexpr int64_t kMaxLayers = 4;
 
-// DLLM_FUZZ_VERBOSE=1: say what happened to each input (replaying a corpus by hand).
-bool Verbose() {
-  static const bool v = std::getenv("DLLM_FUZZ_VERBOSE") != nullptr;
-  return v;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -37,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     model = dllm::Model::FromFile(
         dllm::gguf::File::FromBuffer(std::vector<uint8_t>(data, data + size)));
   } catch (const dllm::Error& e) {
-    if (Verbose()) std::fprintf(stderr, "load: %s\n", e.what());
+    if (dllm::fuzz::Verbose()) std::fprintf(stderr, "load: %s\n", e.what());
     return 0;  // rejected with a clear error: what a hostile file must get
   }
   const dllm::HParams& hp = model->hparams();
@@ -53,12 +48,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (int32_t id : r.tokens) {
       if (id < 0 || id >= hp.n_vocab) std::abort();  // an id outside the vocabulary: a bug
     }
-    if (Verbose()) {
+    if (dllm::fuzz::Verbose()) {
       std::fprintf(stderr, "generated %zu tokens in %zu canvases\n", r.tokens.size(),
                    r.steps_per_canvas.size());
     }
   } catch (const dllm::Error& e) {
-    if (Verbose()) std::fprintf(stderr, "generate: %s\n", e.what());
+    if (dllm::fuzz::Verbose()) std::fprintf(stderr, "generate: %s\n", e.what());
     // A loaded model may still be refused at run time (a context too small for its canvas, a
     // prompt id outside a tiny vocabulary): an error, not a crash, is all that is required.
   }

@@ -24,8 +24,10 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "fuzz_util.h"
 #include "gguf/gguf.h"
 #include "gguf/types.h"
 #include "model/model.h"
@@ -37,11 +39,6 @@
 namespace {
 
 constexpr float kCheckMin = 1e-2f, kCheckMax = 1e4f;
-
-bool Verbose() {
-  static const bool v = std::getenv("DLLM_FUZZ_VERBOSE") != nullptr;
-  return v;
-}
 
 [[noreturn]] void Fail(const std::string& what) {
   std::fprintf(stderr, "fuzz_quantize: %s\n", what.c_str());
@@ -83,9 +80,9 @@ const std::filesystem::path& ScratchDir() {
   return dir;
 }
 
-bool LoadsAsModel(const std::string& path) {
+bool LoadsAsModel(std::unique_ptr<dllm::gguf::File> file) {
   try {
-    dllm::Model::FromFile(dllm::gguf::File::Open(path, false));
+    dllm::Model::FromFile(std::move(file));
     return true;
   } catch (const dllm::Error&) {
     return false;
@@ -151,16 +148,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::error_code ec;
   std::filesystem::remove(out_path, ec);
 
-  dllm::QuantizeReport report;
   try {
-    report = dllm::QuantizeModelFile(in_path, out_path, target);
+    dllm::QuantizeModelFile(in_path, out_path, target);
   } catch (const dllm::Error& e) {
-    if (Verbose()) std::fprintf(stderr, "%s: %s\n", target.c_str(), e.what());
+    if (dllm::fuzz::Verbose()) std::fprintf(stderr, "%s: %s\n", target.c_str(), e.what());
     if (std::filesystem::exists(out_path)) Fail("an error left a file at the output path");
     return 0;
   }
 
-  const auto in = dllm::gguf::File::Open(in_path, false);
+  auto in = dllm::gguf::File::Open(in_path, false);
   std::unique_ptr<dllm::gguf::File> out;
   try {
     out = dllm::gguf::File::Open(out_path, false);
@@ -182,12 +178,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       ++converted;
     }
   }
-  if (LoadsAsModel(in_path) && !LoadsAsModel(out_path)) {
+  const size_t tensors = in->tensors().size();
+  if (LoadsAsModel(std::move(in)) && !LoadsAsModel(std::move(out))) {
     Fail("the input loads as a model, the " + target + " output does not");
   }
-  if (Verbose()) {
-    std::fprintf(stderr, "%s: %d of %zu tensors converted\n", target.c_str(), converted,
-                 in->tensors().size());
+  if (dllm::fuzz::Verbose()) {
+    std::fprintf(stderr, "%s: %d of %zu tensors converted\n", target.c_str(), converted, tensors);
   }
   return 0;
 }
