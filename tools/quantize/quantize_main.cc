@@ -62,8 +62,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   dllm::QuantizeOptions options;
+  const bool tty = isatty(fileno(stderr)) != 0;
   if (!quiet) {
-    if (isatty(fileno(stderr))) {
+    if (tty) {
       options.progress = [](size_t done, size_t total, const std::string& name) {
         std::fprintf(stderr, "\r[%zu/%zu] %-48s", done, total, name.c_str());
         if (done == total) std::fprintf(stderr, "\n");
@@ -78,7 +79,7 @@ int main(int argc, char** argv) {
   try {
     r = dllm::QuantizeModelFile(args[0], args[1], args[2], options);
   } catch (const std::exception& e) {
-    if (!quiet && isatty(fileno(stderr))) std::fprintf(stderr, "\n");  // ends the progress line
+    if (!quiet && tty) std::fprintf(stderr, "\n");  // ends the progress line
     std::fprintf(stderr, "dllm-quantize: %s\n", e.what());
     return 1;
   }
